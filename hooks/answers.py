@@ -1,0 +1,358 @@
+"""The answers of this template: their rules, and what is rendered from them.
+
+This is the one place that knows what a valid answer is. It is used three ways:
+
+* cookiecutter loads :class:`AnswersExtension` (``_extensions`` in cookiecutter.json), whose
+  ``check_answers`` filter runs after the last question, before any file is written. Invalid
+  answers raise :class:`InvalidAnswers`, which cookiecutter's command line prints as a plain
+  message (no traceback) before exiting with status 1;
+* the hooks import it again through the absolute path the extension exposes
+  (``answers_module_dir``), as hooks run from a temporary copy of themselves;
+* the template's tests import it directly.
+
+The rules are ThingsDB's own (see the README's answers table); every message names the answer,
+the value and the rule.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from collections.abc import Callable, Iterable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from cookiecutter.exceptions import FailedHookException
+from jinja2.ext import Extension
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent
+PROJECT_TEMPLATE_DIR = TEMPLATE_DIR / "{{cookiecutter.module_name}}"
+PLATFORM_TABLE = PROJECT_TEMPLATE_DIR / "tools" / "build" / "platforms.json"
+
+LANGUAGES = ("python", "go")
+LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "GPL-3.0-or-later")
+YES = ("yes", "y", "true", "1", "on")
+NO = ("no", "n", "false", "0", "off")
+
+# ThingsDB's name rule (src/ti/name.c): module and exposed function names.
+THINGSDB_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
+# ThingsDB's version rule (src/ti/mod/manifest.c): 1 to 3 groups of 1 to 5 digits.
+THINGSDB_VERSION = re.compile(r"[0-9]{1,5}(\.[0-9]{1,5}){0,2}")
+# new_module() accepts github.com/OWNER/REPO with letters, digits and - _ . in both parts;
+# GitHub itself limits owners to 39 characters and repositories to 100.
+GITHUB_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,38}")
+GITHUB_REPO = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# A Go module path: slash-separated elements of letters, digits and - . _ ~, the first one a
+# domain with a dot (what `go get` can fetch).
+GO_MODULE_PATH = re.compile(
+    r"[a-z0-9][a-z0-9.-]*\.[a-z]{2,}(/[A-Za-z0-9_.~-]+)+"
+)
+
+# Words that ThingsDB's parser reads as values, not names, so `mod.nil()` cannot work.
+THINGSDB_RESERVED = frozenset({"nil", "true", "false"})
+
+# The key each exposed function sets in its defaults: ThingsDB does not send the function name,
+# so this is how the module knows which function was called.
+FUNCTION_KEY = "function"
+
+
+class InvalidAnswers(FailedHookException):
+    """One or more answers break a rule; the message has one line per problem.
+
+    A subclass of FailedHookException because cookiecutter's command line prints those as a
+    plain message and exits 1, where any other exception becomes a traceback.
+    """
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            "Invalid answers, nothing was generated:\n" + "\n".join(f"  {p}" for p in problems)
+        )
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def split_list(text: str) -> list[str]:
+    """Split a comma-separated answer, dropping blanks around items."""
+    return [item.strip() for item in str(text).split(",") if item.strip()]
+
+
+def function_names(text: str) -> list[str]:
+    """The exposed function names of the ``functions`` answer, in the order given."""
+    return split_list(text)
+
+
+def parse_bool(value: Any) -> bool | None:
+    """A yes/no answer as a bool, or None when it is neither."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in YES:
+        return True
+    if word in NO:
+        return False
+    return None
+
+
+def load_platforms() -> dict[str, dict[str, Any]]:
+    """The platform table: platform id -> GOOS, GOARCH, GOARM and the ThingsDB keys."""
+    return json.loads(PLATFORM_TABLE.read_text(encoding="utf-8"))
+
+
+def go_name(name: str) -> str:
+    """An exported Go identifier for a ThingsDB name: ``get_user`` -> ``GetUser``."""
+    parts = [p for p in name.split("_") if p]
+    if not parts:  # a name made only of underscores
+        return "X" + str(len(name))
+    joined = "".join(p[0].upper() + p[1:] for p in parts)
+    return joined if not joined[0].isdigit() else "X" + joined
+
+
+# --- the rules -------------------------------------------------------------------------------
+
+
+def _check_name(answer: str, value: str) -> list[str]:
+    if THINGSDB_NAME.fullmatch(value):
+        return []
+    return [
+        f"{answer}={value!r}: a ThingsDB name starts with a letter or _, then letters, "
+        "digits or _ (at most 255 characters)"
+    ]
+
+
+def _check_functions(value: str, language: str) -> list[str]:
+    names = function_names(value)
+    if not names:
+        return [f"functions={value!r}: give at least one function name, comma separated"]
+    problems = []
+    seen: dict[str, str] = {}
+    for name in names:
+        problems += _check_name("functions", name)
+        if name in THINGSDB_RESERVED:
+            problems.append(f"functions={name!r}: {name} is a reserved word in ThingsDB")
+        if name in seen:
+            problems.append(f"functions={name!r}: listed twice; function names must be unique")
+        elif language == "go" and THINGSDB_NAME.fullmatch(name):
+            other = next((n for n in seen if go_name(n) == go_name(name)), None)
+            if other:
+                problems.append(
+                    f"functions={name!r}: gives the same Go handler name as {other!r} "
+                    f"(handle{go_name(name)}); rename one"
+                )
+        seen[name] = name
+    return problems
+
+
+def _check_platforms(value: str) -> list[str]:
+    known = load_platforms()
+    chosen = split_list(value)
+    if not chosen:
+        return [f"platforms={value!r}: choose at least one of: {', '.join(known)}"]
+    problems = []
+    for platform in chosen:
+        if platform not in known:
+            problems.append(
+                f"platforms={platform!r}: unknown platform; known ones: {', '.join(known)}"
+            )
+    if len(set(chosen)) != len(chosen):
+        problems.append(f"platforms={value!r}: a platform is listed twice")
+    return problems
+
+
+def _rule(pattern: re.Pattern[str], text: str) -> Callable[[str, str], list[str]]:
+    def check(answer: str, value: str) -> list[str]:
+        return [] if pattern.fullmatch(value) else [f"{answer}={value!r}: {text}"]
+
+    return check
+
+
+def _one_of(choices: Iterable[str]) -> Callable[[str, str], list[str]]:
+    choices = tuple(choices)
+
+    def check(answer: str, value: str) -> list[str]:
+        if value in choices:
+            return []
+        return [f"{answer}={value!r}: must be one of {', '.join(choices)}"]
+
+    return check
+
+
+def _not_blank(answer: str, value: str) -> list[str]:
+    return [] if value.strip() else [f"{answer}={value!r}: must not be empty"]
+
+
+def _repo_name(answer: str, value: str) -> list[str]:
+    if GITHUB_REPO.fullmatch(value) and value not in (".", "..") and not value.endswith(".git"):
+        return []
+    return [
+        f"{answer}={value!r}: a GitHub repository name has 1 to 100 letters, digits, - _ . "
+        "(not '.', '..' or ending in .git)"
+    ]
+
+
+def _yes_no(answer: str, value: str) -> list[str]:
+    if parse_bool(value) is not None:
+        return []
+    return [f"{answer}={value!r}: answer yes or no"]
+
+
+# Each answer and its rule. Adding an answer is adding a line here (and one in cookiecutter.json).
+RULES: dict[str, Callable[[str, str], list[str]]] = {
+    "module_name": _check_name,
+    "language": _one_of(LANGUAGES),
+    "description": lambda answer, value: [],  # any text; it is encoded wherever it goes
+    "author_name": _not_blank,
+    "author_email": _rule(EMAIL, "must look like name@example.com"),
+    "github_owner": _rule(
+        GITHUB_OWNER,
+        "a GitHub owner has 1 to 39 letters, digits, - _ . and starts with a letter or digit",
+    ),
+    "repo_name": _repo_name,
+    "version": _rule(
+        THINGSDB_VERSION,
+        "ThingsDB wants 1 to 3 dot-separated groups of 1 to 5 digits, like 0.1.0 (no v, no suffix)",
+    ),
+    "license": _one_of(LICENSES),
+    "functions": lambda answer, value: [],  # checked with the language below
+    "needs_config": _yes_no,
+}
+GO_RULES: dict[str, Callable[[str, str], list[str]]] = {
+    "go_module_path": _rule(
+        GO_MODULE_PATH,
+        "a Go module path looks like github.com/owner/repo (lowercase host, no spaces)",
+    ),
+    "platforms": lambda answer, value: _check_platforms(value),
+}
+
+
+def validate_answers(answers: MutableMapping[str, Any]) -> list[str]:
+    """Every problem with the answers, one line each; an empty list when all are valid."""
+    problems: list[str] = []
+    for answer, rule in RULES.items():
+        problems += rule(answer, str(answers.get(answer, "")))
+    language = str(answers.get("language", ""))
+    problems += _check_functions(str(answers.get("functions", "")), language)
+    if language == "go":
+        for answer, rule in GO_RULES.items():
+            problems += rule(answer, str(answers.get(answer, "")))
+    return problems
+
+
+def normalize_answers(answers: MutableMapping[str, Any]) -> None:
+    """Give valid answers the form the templates use: needs_config as a real bool."""
+    answers["needs_config"] = parse_bool(answers.get("needs_config"))
+
+
+def check_answers(answers: MutableMapping[str, Any]) -> str:
+    """Validate and normalise the answers in place; raise InvalidAnswers listing every problem."""
+    problems = validate_answers(answers)
+    if problems:
+        raise InvalidAnswers(problems)
+    normalize_answers(answers)
+    return "yes"
+
+
+# --- what is rendered from the answers -------------------------------------------------------
+
+
+def binary_path(module_name: str, platform: str) -> str:
+    """Where the build puts a platform's binary: flat in bin/, as ThingsDB lists only its top."""
+    return f"bin/{module_name}_{platform.replace('/', '_')}"
+
+
+def render_platform_map(module_name: str, platforms: Iterable[str]) -> dict[str, str]:
+    """The ``main`` map: every key ThingsDB computes on a chosen platform -> that binary."""
+    table = load_platforms()
+    main: dict[str, str] = {}
+    for platform in platforms:
+        for key in table[platform]["keys"]:
+            main[key] = binary_path(module_name, platform)
+    return main
+
+
+def python_includes() -> list[str]:
+    """Files a Python module needs besides main: ThingsDB fetches only what module.json names."""
+    return ["timod_loop.py"]
+
+
+def render_manifest(answers: MutableMapping[str, Any]) -> str:
+    """The complete module.json text for these answers."""
+    if answers["language"] == "go":
+        main: str | dict[str, str] = render_platform_map(
+            answers["module_name"], split_list(answers["platforms"])
+        )
+    else:
+        main = "main.py"
+    manifest: dict[str, Any] = {
+        "doc": answers["description"],
+        "version": answers["version"],  # a string: ThingsDB reformats numbers
+        "main": main,
+    }
+    if answers["language"] == "python":
+        # No "requirements" key: ThingsDB skips it on a first install but does install
+        # requirements.txt when the key is absent.
+        manifest["includes"] = python_includes()
+    manifest["defaults"] = {"load": True, "deep": 1}
+    manifest["exposes"] = {
+        name: {
+            "doc": f"{name}(value): returns value",
+            "defaults": {FUNCTION_KEY: name},
+            "argmap": ["value"],
+        }
+        for name in function_names(answers["functions"])
+    }
+    return json.dumps(manifest, indent=2, ensure_ascii=False)
+
+
+def string_literal(value: Any) -> str:
+    """A double-quoted string literal holding ``value`` exactly, valid in Python and in Go.
+
+    JSON's escapes (\\" \\\\ \\n \\uXXXX) are a subset of both languages'. ensure_ascii is
+    off because Go rejects the surrogate pairs JSON would use beyond U+FFFF.
+    """
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def md_text(value: Any) -> str:
+    """Text shown literally in Markdown: special characters escaped, lines joined."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+class AnswersExtension(Extension):
+    """Jinja extension: the answer check, the filters the templates use, and literal answers.
+
+    Cookiecutter renders every answer it did not prompt for (defaults, --no-input, extra
+    context) as a Jinja template, so a description such as ``costs {{ n }}`` or a GitHub
+    expression ``${{ secrets.X }}`` would fail to render. :meth:`preprocess` makes any such
+    string that does not mention ``cookiecutter`` literal text; the template's own expressions
+    (defaults, file names, hooks) all do.
+    """
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.filters.update(
+            check_answers=check_answers,
+            function_names=function_names,
+            manifest_json=render_manifest,
+            py_string=string_literal,
+            go_string=string_literal,
+            go_name=go_name,
+            md_text=md_text,
+        )
+        environment.globals["answers_module_dir"] = str(Path(__file__).resolve().parent)
+        self._literals: list[str] = []
+        environment.globals["_answer_literal"] = self._literals.__getitem__
+
+    def preprocess(self, source, name, filename=None):
+        if name is not None or "cookiecutter" in source:
+            return source
+        if "{" not in source:
+            return source
+        self._literals.append(source)
+        return "{{ _answer_literal(%d) }}" % (len(self._literals) - 1)

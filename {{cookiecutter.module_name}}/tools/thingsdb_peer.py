@@ -1,0 +1,387 @@
+#!/usr/bin/env python3
+"""ThingsDB's side of the module protocol: start a module as ThingsDB does and talk to it.
+
+ThingsDB runs a module as a child process (``python <main>`` for a ``.py`` main, the binary
+itself otherwise) with a socket pair as stdin and another as stdout, and exchanges packages:
+an 8-byte little-endian header (uint32 body length, uint16 pid, uint8 type, uint8 type ^ 0xFF)
+followed by a MessagePack body. This file does the same, for tests and for trying a module
+from the command line without a ThingsDB server:
+
+    python tools/thingsdb_peer.py echo '"hi"'
+    python tools/thingsdb_peer.py --conf '{"prefix": "> "}' echo '"hi"'
+
+Arguments are JSON (a word that is not JSON is taken as a string). The reply is printed as
+JSON; an error reply is printed as its ThingsDB name and code, and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+HEADER = struct.Struct("<IHBB")
+
+CONF = 64
+CONF_OK = 65
+CONF_ERR = 66
+REQ = 80
+RES = 81
+ERR = 82
+
+ERROR_NAMES = {
+    -64: "cancelled_err",
+    -63: "operation_err",
+    -62: "num_arguments_err",
+    -61: "type_err",
+    -60: "value_err",
+    -59: "overflow_err",
+    -58: "zero_div_err",
+    -57: "max_quota_err",
+    -56: "auth_err",
+    -55: "forbidden_err",
+    -54: "lookup_err",
+    -53: "bad_data_err",
+    -52: "syntax_err",
+    -51: "node_err",
+    -50: "assert_err",
+}
+
+# Keys of a module's defaults that ThingsDB keeps for itself instead of sending them.
+RESERVED_DEFAULTS = ("load", "deep")
+
+
+def error_name(code: int) -> str:
+    """ThingsDB's name for an error code (custom codes are -127..-100)."""
+    if -127 <= code <= -100:
+        return "custom_err"
+    return ERROR_NAMES.get(code, "unknown_err")
+
+
+def pack(pid: int, tp: int, value: Any = None, *, body: bytes | None = None) -> bytes:
+    """One package: header plus ``body`` bytes, or ``value`` packed as MessagePack."""
+    if body is None:
+        body = msgpack.packb(value, use_bin_type=True)
+    return HEADER.pack(len(body), pid, tp, tp ^ 0xFF) + body
+
+
+@dataclass
+class Package:
+    """A package read from the module."""
+
+    pid: int
+    type: int
+    check: int
+    raw: bytes
+
+    @property
+    def value(self) -> Any:
+        """The body decoded from MessagePack (None for an empty body)."""
+        if not self.raw:
+            return None
+        return msgpack.unpackb(self.raw, raw=False, strict_map_key=False)
+
+    @property
+    def is_error(self) -> bool:
+        return self.type in (ERR, CONF_ERR)
+
+    @property
+    def error_code(self) -> int | None:
+        """The code of an ERR or CONF_ERR reply (``[code, message]``), else None."""
+        if self.is_error and isinstance(self.value, (list, tuple)) and self.value:
+            return self.value[0]
+        return None
+
+
+class ModuleError(Exception):
+    """The module answered a request with an error package."""
+
+    def __init__(self, code: int, message: str):
+        self.code = code
+        super().__init__(f"{error_name(code)} ({code}): {message}")
+
+
+def host_platform_key() -> str:
+    """The ``main`` key ThingsDB computes on this host (uname, lowercased, x86 names mapped)."""
+    uname = platform.uname()
+    machine = uname.machine.lower()
+    machine = {"x86_64": "amd64", "x64": "amd64", "i386": "386", "i686": "386"}.get(
+        machine, machine
+    )
+    return f"{uname.system.lower()}/{machine}"
+
+
+def load_manifest(project_dir: str | os.PathLike) -> dict[str, Any]:
+    with open(Path(project_dir) / "module.json", encoding="utf-8") as file:
+        return json.load(file)
+
+
+def module_command(
+    project_dir: str | os.PathLike, manifest: dict[str, Any], platform_key: str | None = None
+) -> list[str]:
+    """The command ThingsDB would start for this manifest on this host."""
+    main = manifest["main"]
+    if isinstance(main, dict):
+        key = platform_key or host_platform_key()
+        if key not in main:
+            raise LookupError(f"module.json's main map has no entry for this host ({key})")
+        main = main[key]
+    path = str(Path(project_dir, main).resolve())
+    if main.endswith(".py"):
+        return [sys.executable, path]
+    return [path]
+
+
+def build_request(
+    manifest: dict[str, Any], function: str, args: list[Any] | tuple[Any, ...] = ()
+) -> dict[str, Any]:
+    """The request thing ThingsDB sends for ``<module>.<function>(*args)``.
+
+    Root defaults, then the function's own defaults (both without load and deep), then the
+    positional arguments by the function's argmap; ``"*"`` takes an optional thing whose
+    properties are added.
+    """
+    exposed = manifest.get("exposes", {})
+    if function not in exposed:
+        raise LookupError(f"module.json exposes no function {function!r}")
+    spec = exposed[function]
+    if isinstance(spec, str):
+        raise ValueError(f"{function!r} is a ThingsDB closure; call it from ThingsDB")
+    request = {
+        key: value
+        for defaults in (manifest.get("defaults", {}), spec.get("defaults", {}))
+        for key, value in defaults.items()
+        if key not in RESERVED_DEFAULTS
+    }
+    argmap = spec.get("argmap", ["*"])
+    if len(args) > len(argmap):
+        raise TypeError(
+            f"function `{function}` takes at most {len(argmap)} arguments, got {len(args)}"
+        )
+    for name, arg in zip(argmap, args):
+        if name == "*":
+            if arg is not None and not isinstance(arg, dict):
+                raise TypeError(f"the `*` argument of `{function}` must be a thing or nil")
+            request.update(arg or {})
+        else:
+            request[name] = arg
+    return request
+
+
+class ModuleProcess:
+    """A module started the way ThingsDB starts it, with helpers to exchange packages."""
+
+    def __init__(
+        self,
+        command: list[str],
+        cwd: str | os.PathLike | None = None,
+        env: dict[str, str] | None = None,
+    ):
+        self._stdin, child_stdin = socket.socketpair()
+        self._stdout, child_stdout = socket.socketpair()
+        # A file, not a pipe: a module that logs a lot must never block on a full pipe.
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
+        self._buffer = bytearray()
+        self._next_pid = 0
+        try:
+            self.process = subprocess.Popen(
+                command,
+                stdin=child_stdin,
+                stdout=child_stdout,
+                stderr=self._stderr,
+                cwd=cwd,
+                env=env,
+            )
+        finally:
+            child_stdin.close()
+            child_stdout.close()
+
+    @classmethod
+    def for_project(cls, project_dir: str | os.PathLike, **kwargs: Any) -> ModuleProcess:
+        """Start the module of a project directory as its module.json says."""
+        command = module_command(project_dir, load_manifest(project_dir))
+        return cls(command, cwd=project_dir, **kwargs)
+
+    def __enter__(self) -> ModuleProcess:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    # --- sending ---
+
+    def send_raw(self, data: bytes) -> None:
+        """Write bytes to the module's stdin in one write."""
+        self._stdin.sendall(data)
+
+    def send(self, pid: int, tp: int, value: Any = None) -> None:
+        self.send_raw(pack(pid, tp, value))
+
+    def new_pid(self) -> int:
+        """The next request id; like ThingsDB's, it wraps from 65535 to 0."""
+        pid = self._next_pid
+        self._next_pid = (pid + 1) & 0xFFFF
+        return pid
+
+    def send_request(self, value: Any) -> int:
+        pid = self.new_pid()
+        self.send(pid, REQ, value)
+        return pid
+
+    def close_stdin(self) -> None:
+        """End the module's input, as when ThingsDB goes away."""
+        self._stdin.shutdown(socket.SHUT_WR)
+
+    # --- receiving ---
+
+    def _fill(self, size: int, deadline: float) -> None:
+        while len(self._buffer) < size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the module did not answer in time")
+            self._stdout.settimeout(remaining)
+            try:
+                chunk = self._stdout.recv(max(65536, size - len(self._buffer)))
+            except socket.timeout:
+                raise TimeoutError("the module did not answer in time") from None
+            if not chunk:
+                raise EOFError("the module closed its stdout")
+            self._buffer += chunk
+
+    def read_package(self, timeout: float = 10.0) -> Package:
+        """The next package from the module's stdout, assembled from as many reads as needed."""
+        deadline = time.monotonic() + timeout
+        self._fill(HEADER.size, deadline)
+        length, pid, tp, check = HEADER.unpack_from(self._buffer)
+        self._fill(HEADER.size + length, deadline)
+        raw = bytes(self._buffer[HEADER.size : HEADER.size + length])
+        del self._buffer[: HEADER.size + length]
+        return Package(pid, tp, check, raw)
+
+    def read_packages(self, count: int, timeout: float = 10.0) -> list[Package]:
+        deadline = time.monotonic() + timeout
+        return [self.read_package(max(0.0, deadline - time.monotonic())) for _ in range(count)]
+
+    # --- conversations ---
+
+    def configure(self, value: Any, timeout: float = 10.0) -> Package:
+        """Send a configuration (CONF, pid 0) and return the CONF_OK or CONF_ERR reply."""
+        self.send(0, CONF, value)
+        return self.read_package(timeout)
+
+    def request(self, value: Any, timeout: float = 10.0) -> Package:
+        """Send one request and return its reply package."""
+        pid = self.send_request(value)
+        reply = self.read_package(timeout)
+        if reply.pid != pid:
+            raise AssertionError(f"reply for pid {reply.pid}, expected {pid}")
+        return reply
+
+    def call(self, value: Any, timeout: float = 10.0) -> Any:
+        """Send one request and return the reply's value; raise ModuleError on an error reply."""
+        reply = self.request(value, timeout)
+        if reply.type == ERR:
+            code, message = reply.value
+            raise ModuleError(code, message)
+        if reply.type != RES:
+            raise AssertionError(f"unexpected package type {reply.type} in reply")
+        return reply.value
+
+    # --- the process ---
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def wait(self, timeout: float = 10.0) -> int:
+        return self.process.wait(timeout)
+
+    def terminate(self, timeout: float = 10.0) -> int:
+        """Stop the module the way ThingsDB does (SIGTERM) and return its exit status."""
+        if self.alive():
+            self.process.terminate()
+        return self.process.wait(timeout)
+
+    def stderr_text(self) -> str:
+        """What the module logged so far."""
+        self._stderr.seek(0)
+        return self._stderr.read().decode("utf-8", "replace")
+
+    def stop(self) -> None:
+        """Stop the module (killing it if SIGTERM does not) and release the sockets."""
+        try:
+            self.terminate(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for closable in (self._stdin, self._stdout, self._stderr):
+            closable.close()
+
+
+# --- command line ---
+
+
+def _json_or_text(word: str) -> Any:
+    try:
+        return json.loads(word)
+    except ValueError:
+        return word
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Call a function of this module the way ThingsDB does, without ThingsDB.",
+    )
+    parser.add_argument("function", help="an exposed function from module.json")
+    parser.add_argument("args", nargs="*", type=_json_or_text, help="arguments, as JSON")
+    parser.add_argument("--conf", type=json.loads, help="send this configuration (JSON) first")
+    parser.add_argument("--dir", default=".", help="the module's directory (default: .)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (10)")
+    parser.add_argument("--verbose", action="store_true", help="print the module's log")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = _parse_args(argv)
+    try:
+        manifest = load_manifest(options.dir)
+        request = build_request(manifest, options.function, options.args)
+        command = module_command(options.dir, manifest)
+    except (OSError, ValueError, LookupError, TypeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    status = 0
+    with ModuleProcess(command, cwd=options.dir) as module:
+        try:
+            if options.conf is not None:
+                reply = module.configure(options.conf, options.timeout)
+                if reply.type != CONF_OK:
+                    code, message = reply.value
+                    raise ModuleError(code, f"configuration rejected: {message}")
+            value = module.call(request, options.timeout)
+            print(json.dumps(value, ensure_ascii=False, default=repr))
+        except ModuleError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = 1
+        except (TimeoutError, EOFError) as exc:
+            print(f"error: {exc}; the module's log follows", file=sys.stderr)
+            print(module.stderr_text(), file=sys.stderr, end="")
+            status = 1
+        if options.verbose:
+            print(module.stderr_text(), file=sys.stderr, end="")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
