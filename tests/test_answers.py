@@ -1,0 +1,189 @@
+"""The answers: their rules (hooks/answers.py) and what users see when an answer is wrong."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import DEFAULT_ANSWERS, TEMPLATE_DIR
+
+from hooks import answers
+
+VALID = {
+    key: value
+    for key, value in DEFAULT_ANSWERS.items()
+    if not key.startswith("_") and "{{" not in str(value)
+} | {
+    "repo_name": "module-python-demo",
+    "go_module_path": "github.com/your-github-name/module-go-demo",
+}
+
+
+def problems(**changes) -> list[str]:
+    return answers.validate_answers({**VALID, **changes})
+
+
+# --- the rules module on its own ---
+
+
+def test_defaults_are_valid_for_both_languages():
+    assert problems() == []
+    assert problems(language="go") == []
+
+
+def test_every_question_has_a_rule_and_a_prompt():
+    questions = {key for key in DEFAULT_ANSWERS if not key.startswith("_")}
+    assert questions == set(answers.RULES) | set(answers.GO_RULES)
+    assert questions == set(DEFAULT_ANSWERS["__prompts__"])
+
+
+def test_all_problems_are_reported_at_once():
+    found = problems(module_name="1x", version="v1", author_email="nobody")
+    assert [line.split("=")[0] for line in found] == ["module_name", "author_email", "version"]
+
+
+def test_go_answers_are_checked_only_for_go():
+    assert problems(platforms="plan9/mips") == []
+    assert problems(language="go", platforms="plan9/mips") != []
+
+
+def test_needs_config_is_normalised_to_a_bool():
+    for word, expected in [("yes", True), ("Y", True), ("true", True), ("no", False), ("0", False)]:
+        given = {**VALID, "needs_config": word}
+        answers.check_answers(given)
+        assert given["needs_config"] is expected
+
+
+def test_function_names_split_on_commas_and_drop_blanks():
+    assert answers.function_names(" echo ,get_user,, _p ") == ["echo", "get_user", "_p"]
+
+
+@pytest.mark.parametrize(
+    "name, go", [("echo", "Echo"), ("get_user", "GetUser"), ("_p2", "P2"), ("a__b", "AB")]
+)
+def test_go_name_is_an_exported_identifier(name, go):
+    assert answers.go_name(name) == go
+
+
+def test_platform_map_lists_the_keys_thingsdb_computes():
+    main = answers.render_platform_map("demo", ["linux/arm64", "linux/armv7", "darwin/arm64"])
+    assert main == {
+        "linux/aarch64": "bin/demo_linux_arm64",
+        "linux/arm64": "bin/demo_linux_arm64",
+        "linux/armv7l": "bin/demo_linux_armv7",
+        "linux/armv8l": "bin/demo_linux_armv7",
+        "darwin/arm64": "bin/demo_darwin_arm64",
+    }
+
+
+def test_every_default_platform_is_in_the_table():
+    table = answers.load_platforms()
+    assert answers.split_list(DEFAULT_ANSWERS["platforms"]) == list(table)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['plain', 'quote " and \\ backslash', "new\nline\ttab", "héllo ☃ 𝄞", "{{ x }} ${{ y }}"],
+)
+def test_string_literal_round_trips_through_python(text):
+    assert eval(answers.string_literal(text)) == text  # noqa: S307 (the literal under test)
+
+
+def test_md_text_escapes_markdown():
+    assert answers.md_text("a *b* [c](d) <e>\nf") == r"a \*b\* \[c\]\(d\) \<e\> f"
+
+
+# --- what a user sees: the real command line ---
+
+# (answer changes, the answer the message must name, a word of the rule it must state)
+BAD_ANSWERS = [
+    ({"module_name": "9lives"}, "module_name", "starts with a letter"),
+    ({"module_name": "my-module"}, "module_name", "letters"),
+    ({"module_name": "with space"}, "module_name", "letters"),
+    ({"module_name": "x" * 256}, "module_name", "255"),
+    ({"module_name": "dé"}, "module_name", "letters"),
+    ({"language": "rust"}, "language", "python, go"),
+    ({"language": "Python"}, "language", "python, go"),
+    ({"author_name": "  "}, "author_name", "empty"),
+    ({"author_email": "nobody"}, "author_email", "name@example.com"),
+    ({"author_email": "a@b"}, "author_email", "name@example.com"),
+    ({"github_owner": "-owner"}, "github_owner", "GitHub owner"),
+    ({"github_owner": "own er"}, "github_owner", "GitHub owner"),
+    ({"github_owner": "o" * 40}, "github_owner", "39"),
+    ({"repo_name": "my repo"}, "repo_name", "repository name"),
+    ({"repo_name": ".."}, "repo_name", "repository name"),
+    ({"repo_name": "module.git"}, "repo_name", ".git"),
+    ({"version": "v0.1.0"}, "version", "no v"),
+    ({"version": "1.0.0-rc1"}, "version", "no suffix"),
+    ({"version": "1.2.3.4"}, "version", "1 to 3"),
+    ({"version": "123456"}, "version", "1 to 5 digits"),
+    ({"license": "WTFPL"}, "license", "MIT"),
+    ({"functions": ""}, "functions", "at least one"),
+    ({"functions": " , "}, "functions", "at least one"),
+    ({"functions": "echo, 2fast"}, "functions", "starts with a letter"),
+    ({"functions": "echo, echo"}, "functions", "unique"),
+    ({"functions": "echo, get-user"}, "functions", "letters"),
+    ({"functions": "nil"}, "functions", "reserved"),
+    ({"needs_config": "maybe"}, "needs_config", "yes or no"),
+    ({"language": "go", "functions": "get_user, getUser"}, "functions", "Go handler name"),
+    ({"language": "go", "platforms": "linux/mips"}, "platforms", "known ones: linux/amd64"),
+    ({"language": "go", "platforms": ""}, "platforms", "at least one"),
+    ({"language": "go", "platforms": "linux/amd64, linux/amd64"}, "platforms", "twice"),
+    ({"language": "go", "go_module_path": "Not A Path"}, "go_module_path", "Go module path"),
+    ({"language": "go", "go_module_path": "github.com"}, "go_module_path", "Go module path"),
+]
+
+
+def run_cookiecutter(tmp_path, answers_given: dict[str, str]) -> subprocess.CompletedProcess:
+    options = [f"{key}={value}" for key, value in answers_given.items()]
+    return subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path)]
+        + [str(TEMPLATE_DIR)]
+        + options,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "changes, answer, rule", BAD_ANSWERS, ids=[f"{a}-{i}" for i, (_, a, _) in enumerate(BAD_ANSWERS)]
+)
+def test_bad_answer_is_refused_with_one_clear_line_and_nothing_generated(
+    tmp_path, changes, answer, rule
+):
+    result = run_cookiecutter(tmp_path, changes)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if line.startswith(f"  {answer}=")]
+    assert lines, output
+    assert any(rule in line for line in lines), output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_several_bad_answers_give_one_line_each(tmp_path):
+    result = run_cookiecutter(tmp_path, {"module_name": "1x", "version": "v2", "license": "none"})
+    named = [line.split("=")[0].strip() for line in result.stdout.splitlines() if "=" in line]
+    assert named == ["module_name", "version", "license"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_replay_with_bad_answers_is_refused_before_any_file_is_written(tmp_path, cookies):
+    # --replay skips the questions (and so the check after them); the pre_gen hook checks again.
+    replay = tmp_path / "replay.json"
+    context = VALID | {"version": "v1", "needs_config": False, "__answers_checked": "yes"}
+    replay.write_text(json.dumps({"cookiecutter": context}))
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--replay-file", str(replay), "-o", str(out)]
+        + [str(TEMPLATE_DIR)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "version='v1'" in result.stderr
+    assert not (out / VALID["module_name"]).exists()

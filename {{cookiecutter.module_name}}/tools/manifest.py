@@ -1,0 +1,981 @@
+#!/usr/bin/env python3
+"""Check module.json the way the ThingsDB server reads it, before a user installs the module.
+
+ThingsDB (server source 90f9cb3e, src/ti/mod/manifest.c) reads module.json with a streaming yajl
+parser and a state machine that reacts to each JSON event as it arrives. Its verdicts therefore
+have quirks a plain ``json.loads`` cannot reproduce, and this file emulates them:
+
+- the first problem met in document order is the one reported, then `main`, `version`,
+  `includes` and requirements-versus-Python are checked, in that order;
+- a repeated top-level key keeps its FIRST value, but every value is still type-checked;
+- a document cut short (before its closing brace) is accepted as far as it got, because the
+  server calls ``yajl_parse`` but never ``yajl_complete_parse``;
+- every JSON syntax error is reported as "allocation error while parsing module.json";
+- `main` and `includes` may hold ``"os/arch"`` maps; only the node's own platform key counts.
+
+Public API:
+
+- ``check_manifest(text, platform)``: None when the server would accept the text on a node with
+  that platform key, else the exact status message it reports.
+- ``lint_manifest(text, repo_dir)``: problems that block an install on one of the platforms
+  `main` claims, or that the parser accepts but that break a real install or a later release.
+- Command line: ``python tools/manifest.py [PATH]`` (default ``module.json``).
+
+Standard library only; runs on Python 3.9+.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+DEFAULT_PLATFORM = "linux/amd64"
+ALLOC_ERROR = "allocation error while parsing module.json"
+DOC_PROPERTIES = "; see https://docs.thingsdb.io/v1/overview/properties"
+MAX_DEEP = 127
+LLONG_MAX = 2**63 - 1
+
+
+class _JsonSyntaxError(Exception):
+    """yajl stopped on invalid JSON (the server reports ALLOC_ERROR for all of them)."""
+
+
+class _Rejected(Exception):
+    """The server's parser rejected the manifest; ``args[0]`` is its status message."""
+
+
+# --------------------------------------------------------------------------------------------
+# JSON events, the way yajl 2 produces them for one yajl_parse() call on the whole file
+# --------------------------------------------------------------------------------------------
+
+_WHITESPACE = " \t\n\v\f\r"  # yajl_lex.c skips these six
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_HEX = "0123456789abcdefABCDEF"
+_DIGITS = "0123456789"
+_LITERALS = {"t": ("true", ("boolean", True)), "f": ("false", ("boolean", False))}
+_LITERALS["n"] = ("null", ("null", None))
+
+
+class _Eof(Exception):
+    """The text ends inside a token: yajl keeps it buffered and reports nothing (no error)."""
+
+
+def _lex_string(text: str, pos: int) -> tuple[str, int]:
+    """Read the string whose quote is at ``pos``; return (decoded value, end position).
+
+    Like yajl: the lexer finds where the string ends (checking escapes and control
+    characters), then the decoder turns the escapes into characters.
+    """
+    i = pos + 1
+    n = len(text)
+    while True:
+        if i >= n:
+            raise _Eof
+        c = text[i]
+        if c == '"':
+            return _decode(text[pos + 1 : i]), i + 1
+        if c < " ":
+            raise _JsonSyntaxError("invalid character inside string")
+        if c != "\\":
+            i += 1
+            continue
+        if i + 1 >= n:
+            raise _Eof
+        if text[i + 1] == "u":
+            for k in range(i + 2, i + 6):
+                if k >= n:
+                    raise _Eof
+                if text[k] not in _HEX:
+                    raise _JsonSyntaxError("invalid hex character in unicode escape")
+            i += 6
+        elif text[i + 1] in _ESCAPES:
+            i += 2
+        else:
+            raise _JsonSyntaxError("inside a string, '\\' occurs before an invalid character")
+
+
+def _decode(raw: str) -> str:
+    """yajl_string_decode() on the text between the quotes (escapes already checked)."""
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        if raw[i] != "\\":
+            out.append(raw[i])
+            i += 1
+            continue
+        if raw[i + 1] != "u":
+            out.append(_ESCAPES[raw[i + 1]])
+            i += 2
+            continue
+        code = int(raw[i + 2 : i + 6], 16)
+        i += 6
+        if code & 0xFC00 == 0xD800:
+            # yajl pairs a high surrogate with whatever \uXXXX escape follows; without one it
+            # writes "?" and skips the next character.
+            if not raw.startswith("\\u", i):
+                out.append("?")
+                i += 1
+                continue
+            low = int(raw[i + 2 : i + 6], 16)
+            i += 6
+            code = ((code & 0x3F) << 10) | ((((code >> 6) & 0xF) + 1) << 16) | (low & 0x3FF)
+        out.append(chr(code))
+    return "".join(out)
+
+
+def _lex_number(text: str, pos: int) -> tuple[tuple[str, Any], int]:
+    """Read a number the way yajl_lex_number() does.
+
+    yajl must see the character after a number to know it ended, so a number that runs to the
+    very end of the text is still buffered: it is never reported (_Eof).
+    """
+    n = len(text)
+    i = pos
+
+    def peek() -> str:
+        if i >= n:
+            raise _Eof
+        return text[i]
+
+    def digits() -> None:
+        nonlocal i
+        if peek() not in _DIGITS:
+            raise _JsonSyntaxError("malformed number, a digit is required")
+        while peek() in _DIGITS:
+            i += 1
+
+    if peek() == "-":
+        i += 1
+    if peek() == "0":
+        i += 1
+    else:
+        digits()
+    is_double = False
+    if peek() == ".":
+        i += 1
+        digits()
+        is_double = True
+    if peek() in "eE":
+        i += 1
+        if peek() in "+-":
+            i += 1
+        digits()
+        is_double = True
+    raw = text[pos:i]
+    if not is_double:
+        value = int(raw)
+        if abs(value) > LLONG_MAX:  # yajl_parse_integer(): "integer overflow"
+            raise _JsonSyntaxError("integer overflow")
+        return ("integer", value), i
+    number = float(raw)
+    if number in (float("inf"), float("-inf")):  # strtod() ERANGE: "numeric overflow"
+        raise _JsonSyntaxError("numeric (floating point) overflow")
+    return ("double", number), i
+
+
+def _lex(text: str, pos: int) -> tuple[tuple[str, Any] | None, int]:
+    """Return the next token ``(kind, value)`` and the new position; ``None`` at the end."""
+    n = len(text)
+    while pos < n and text[pos] in _WHITESPACE:
+        pos += 1
+    if pos >= n:
+        return None, pos
+    c = text[pos]
+    if c in "{}[]:,":
+        return (c, None), pos + 1
+    if c == '"':
+        value, end = _lex_string(text, pos)
+        return ("string", value), end
+    if c == "-" or c in _DIGITS:
+        return _lex_number(text, pos)
+    if c in _LITERALS:
+        word, token = _LITERALS[c]
+        part = text[pos : pos + len(word)]
+        if not word.startswith(part):
+            raise _JsonSyntaxError("invalid string in JSON text")
+        if len(part) < len(word):
+            raise _Eof
+        return token, pos + len(word)
+    # a comment ("//", "/*") included: yajl is built without yajl_allow_comments
+    raise _JsonSyntaxError(f"invalid char {c!r} in JSON text")
+
+
+def _json_events(text: str) -> Iterator[tuple[str, Any]]:
+    """Yield yajl's callback events in order; stop quietly where the text is cut short.
+
+    Events: ("start_map"|"end_map"|"start_array"|"end_array", None), ("map_key", str) and the
+    scalars ("string", str), ("integer", int), ("double", float), ("boolean", bool),
+    ("null", None). Raises _JsonSyntaxError where yajl reports a parse error.
+    """
+    stack: list[str] = []  # yajl's state stack, one entry per open container
+    state = "value"  # what may come next at the current level
+    pos = 0
+    while True:
+        try:
+            token, pos = _lex(text, pos)
+        except _Eof:
+            return
+        if token is None:
+            return
+        kind, value = token
+        if state == "done":  # yajl_state_parse_complete without yajl_allow_trailing_garbage
+            raise _JsonSyntaxError("trailing garbage")
+        if state in ("key", "first_key"):
+            if kind == "string":
+                yield "map_key", value
+                state = "colon"
+            elif kind == "}" and state == "first_key":
+                yield "end_map", None
+                state = _after_value(stack)
+            else:  # a trailing comma lands here too
+                raise _JsonSyntaxError("invalid object key (must be a string)")
+        elif state == "colon":
+            if kind != ":":
+                raise _JsonSyntaxError("object key and value must be separated by a colon")
+            state = "value"
+        elif state == "next":
+            closer = "}" if stack[-1] == "map" else "]"
+            if kind == ",":
+                state = "key" if stack[-1] == "map" else "value"
+            elif kind == closer:
+                stack.pop()
+                yield ("end_map" if closer == "}" else "end_array"), None
+                state = _after_value(stack)
+            else:
+                raise _JsonSyntaxError("after a value a comma or a closing bracket is expected")
+        else:  # state "value" or "first_value"
+            if kind == "{":
+                stack.append("map")
+                yield "start_map", None
+                state = "first_key"
+            elif kind == "[":
+                stack.append("array")
+                yield "start_array", None
+                state = "first_value"
+            elif kind == "]" and state == "first_value":
+                stack.pop()
+                yield "end_array", None
+                state = _after_value(stack)
+            elif kind in ("string", "integer", "double", "boolean", "null"):
+                yield kind, value
+                state = _after_value(stack)
+            else:
+                raise _JsonSyntaxError("unallowed token, cannot continue")
+
+
+def _after_value(stack: list[str]) -> str:
+    return "next" if stack else "done"
+
+
+# --------------------------------------------------------------------------------------------
+# ThingsDB closures, for string values in `exposes`
+# --------------------------------------------------------------------------------------------
+
+_CLOSURE_TOKEN = re.compile(
+    r"""(?P<space>\s+|//[^\n]*|/\*.*?\*/)
+      | (?P<string>'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`)
+      | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<number>[0-9][0-9A-Za-z_.]*)
+      | (?P<punct>.)""",
+    re.DOTALL | re.VERBOSE,
+)
+_KEYWORDS = {"return", "if", "else", "for", "in"}
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}\Z")
+
+
+def _is_name(s: str) -> bool:
+    """The ThingsDB name rule (src/ti/name.c): a letter or _, then letters, digits, _."""
+    return _NAME.match(s) is not None
+
+
+def _closure_problem(source: str) -> str | None:
+    """Why ThingsDB would refuse ``source`` as a closure, or None.
+
+    The server (ti_closure_from_strn in src/ti/closure.c) parses the string with its full query
+    grammar and then wants exactly one statement that is a closure ``|args| body``. Only the
+    outline is checked here (the `|name, ...|` head, one non-empty statement, balanced brackets
+    and quotes); the body's own syntax is left to the server.
+    """
+    source = source.split("\0", 1)[0]  # strndup() stops at a NUL
+    tokens = []
+    for m in _CLOSURE_TOKEN.finditer(source):
+        kind = m.lastgroup
+        if kind == "space":
+            continue
+        if kind == "punct" and m.group() in "'\"`":
+            return "invalid syntax in closure"  # a string that is never closed
+        tokens.append((kind, m.group()))
+
+    statements = _count_statements(tokens)
+    if statements is None:
+        return "invalid syntax in closure"
+    if tokens and tokens[0][1] == "|":
+        close = _closure_head_end(tokens)
+        body = [t for t in tokens[close + 1 :] if t[1] != ";"] if close else []
+        if not body:
+            return "invalid syntax in closure"
+    if statements != 1:
+        return "closure is expecting exactly one statement"
+    if tokens[0][1] != "|":
+        return "node is not a closure"
+    return None
+
+
+def _closure_head_end(tokens: list[tuple[str, str]]) -> int:
+    """Index of the `|` that closes ``|a, b|`` (a trailing comma is allowed), or 0."""
+    i = 1
+    while i < len(tokens):
+        kind, text = tokens[i]
+        if text == "|":
+            return i
+        if kind != "name" or not _is_name(text):
+            return 0
+        i += 1
+        if i < len(tokens) and tokens[i][1] == ",":
+            i += 1
+        elif i < len(tokens) and tokens[i][1] != "|":
+            return 0
+    return 0
+
+
+def _count_statements(tokens: list[tuple[str, str]]) -> int | None:
+    """Count top-level statements; None when brackets do not balance.
+
+    ThingsDB ends a statement at `;` or where a new one starts right after an operand, which is
+    how ``hello world`` becomes two statements.
+    """
+    count = depth = 0
+    in_statement = prev_operand = False
+    for kind, text in tokens:
+        operand = kind in ("name", "number", "string") and text not in _KEYWORDS
+        if depth == 0 and text == ";":
+            in_statement = prev_operand = False
+            continue
+        if depth == 0 and operand and prev_operand:
+            in_statement = False
+        if not in_statement:
+            count += 1
+            in_statement = True
+        if text in "([{":
+            depth += 1
+        elif text in ")]}":
+            depth -= 1
+            if depth < 0:
+                return None
+        prev_operand = depth == 0 and operand
+    return None if depth else count
+
+
+# --------------------------------------------------------------------------------------------
+# The server's state machine (src/ti/mod/manifest.c), one method per yajl callback
+# --------------------------------------------------------------------------------------------
+
+_NOT = {
+    "null": "not null",
+    "boolean": "not a boolean",
+    "integer": "not a number",
+    "double": "not a number",
+    "string": "not a string",
+    "start_map": "not a map",
+    "start_array": "not an array",
+}
+
+_M = "in module.json"
+_OSARCH = f"expecting a string as `platform/architecture` {_M}"
+_EXPECTING = {
+    "root": f"expecting a map {_M}",
+    "main": f"expecting a string or map as `main` {_M}",
+    "main_osarch": _OSARCH,
+    "main_no_osarch": _OSARCH,
+    "version": f"expecting a string or number as `version` {_M}",
+    "doc": f"expecting a string as `doc` {_M}",
+    "x_doc": f"expecting a string as `doc` {_M}",
+    "defaults": f"expecting a map with `defaults` {_M}",
+    "x_defaults": f"expecting a map with `defaults` {_M}",
+    "deep": f"expecting a `deep` value between 0 and {MAX_DEEP} {_M}",
+    "load": f"expecting `load` to be true or false {_M}",
+    "includes": f"expecting an array with `includes` {_M}",
+    "includes_arr": f"expecting a string or map as `include` item {_M}",
+    "includes_osarch": _OSARCH,
+    "includes_no_osarch": _OSARCH,
+    "exposes": f"expecting a map with functions to expose {_M}",
+    "x": f"expecting a map as `expose` value {_M}",
+    "argmap": f"expecting an array or null as `argmap` value {_M}",
+    "argmap_arr": f"expecting a string as `argmap` item {_M}",
+    "requirements": f"expecting an array as `requirements` value {_M}",
+    "requirements_arr": f"expecting a string as `requirements` item {_M}",
+}
+_ROOT_KEYS = ("main", "version", "doc", "defaults", "includes", "exposes", "requirements")
+_REQUIREMENT = re.compile(r"[A-Za-z0-9 _\-,!.<=>~]*\Z")
+
+
+def _cstr(s: str) -> str:
+    """What a C string holding ``s`` shows: strndup() and printf("%.*s") stop at a NUL."""
+    return s.split("\0", 1)[0]
+
+
+class _Defaults:
+    """One `defaults` map (the root one, or an exposed function's own)."""
+
+    def __init__(self, done_mode: str) -> None:
+        self.keys: list[str] = []
+        self.done_mode = done_mode  # the mode to return to after the map's closing brace
+
+
+class _Reader:
+    """Feed yajl events; raises _Rejected with the server's message at the first problem."""
+
+    def __init__(self, platform: str) -> None:
+        self.platform = platform
+        self.mode = "root"
+        self.main: str | None = None
+        self.is_py = False
+        self.version: str | None = None
+        self.includes: list[str] = []
+        self.requirements: list[str] | None = None
+        self.exposes: set[str] = set()
+        self.root_defaults = _Defaults("root_map")
+        self.expose_defaults = _Defaults("x_map")  # the current exposed function's own
+        self.defaults = self.root_defaults  # the `defaults` map being read
+        self.argmap: list[str] = []
+        self.pack_depth = 0  # nesting inside a default value that is a map or an array
+
+    def feed(self, kind: str, value: Any) -> None:
+        if kind == "map_key":
+            self.map_key(value)
+        elif kind == "end_map":
+            self.end_map()
+        elif kind == "end_array":
+            self.end_array()
+        else:
+            self.value(kind, value)
+
+    def fail(self, message: str) -> None:
+        raise _Rejected(message)
+
+    def type_error(self, kind: str) -> None:
+        prefix = _EXPECTING.get(self.mode)
+        if prefix is None:  # a callback in a mode the server's switch does not expect
+            self.fail(f"unexpected error {_M}")
+        self.fail(f"{prefix}, {_NOT[kind]}")
+
+    def value(self, kind: str, value: Any) -> None:
+        """yajl_null/boolean/integer/double/string/start_map/start_array callbacks."""
+        handler = getattr(self, "on_" + self.mode, None)
+        if handler is None or not handler(kind, value):
+            self.type_error(kind)
+
+    # Each on_<mode> returns True when it handled the event, False for a type error.
+
+    def on_root(self, kind: str, value: Any) -> bool:
+        return self.to("root_map") if kind == "start_map" else False
+
+    def on_main(self, kind: str, value: Any) -> bool:
+        if kind == "string":
+            return self.set_main(value, "root_map")
+        return self.to("main_map") if kind == "start_map" else False
+
+    def on_main_osarch(self, kind: str, value: Any) -> bool:
+        return self.set_main(value, "main_map") if kind == "string" else False
+
+    def on_main_no_osarch(self, kind: str, value: Any) -> bool:
+        return self.to("main_map") if kind == "string" else False
+
+    def set_main(self, value: str, mode: str) -> bool:
+        if self.main is None:  # the first value wins
+            self.main = _cstr(value)
+            # ti_module_file_is_py() looks at the last three bytes only
+            self.is_py = len(value) >= 3 and value.endswith(".py")
+        return self.to(mode)
+
+    def on_version(self, kind: str, value: Any) -> bool:
+        if kind not in ("string", "integer", "double"):
+            return False
+        if self.version is None:  # the first value wins
+            if kind == "string":
+                self.version = _cstr(value)
+            else:  # printed with "%lld" or "%g", so 1.0 becomes "1"
+                self.version = str(value) if kind == "integer" else format(value, "g")
+        return self.to("root_map")
+
+    def on_doc(self, kind: str, value: Any) -> bool:
+        return self.to("root_map") if kind in ("string", "null") else False
+
+    def on_x_doc(self, kind: str, value: Any) -> bool:
+        return self.to("x_map") if kind in ("string", "null") else False
+
+    def on_defaults(self, kind: str, value: Any) -> bool:
+        if kind != "start_map":
+            return False
+        self.defaults = self.root_defaults
+        return self.to("defaults_map")
+
+    def on_x_defaults(self, kind: str, value: Any) -> bool:
+        if kind != "start_map":
+            return False
+        self.defaults = self.expose_defaults
+        return self.to("defaults_map")
+
+    def on_deep(self, kind: str, value: Any) -> bool:
+        if kind not in ("integer", "double"):
+            return False
+        if not 0 <= value <= MAX_DEEP:
+            shown = value if kind == "integer" else format(value, "f")  # "%lld" or "%f"
+            self.fail(f"expecting a `deep` value between 0 and {MAX_DEEP} {_M}, not {shown}")
+        return self.to("defaults_map")
+
+    def on_load(self, kind: str, value: Any) -> bool:
+        return self.to("defaults_map") if kind == "boolean" else False
+
+    def on_item(self, kind: str, value: Any) -> bool:
+        # any JSON value is a default argument; maps and arrays are kept packed as they are
+        if kind in ("start_map", "start_array"):
+            self.pack_depth = 1
+            return self.to("pack")
+        return self.to("defaults_map")
+
+    def on_pack(self, kind: str, value: Any) -> bool:
+        if kind in ("start_map", "start_array"):
+            self.pack_depth += 1
+        return True
+
+    def on_includes(self, kind: str, value: Any) -> bool:
+        return self.to("includes_arr") if kind == "start_array" else False
+
+    def on_includes_arr(self, kind: str, value: Any) -> bool:
+        if kind == "string":
+            self.includes.append(_cstr(value))
+            return True
+        return self.to("includes_map") if kind == "start_map" else False
+
+    def on_includes_osarch(self, kind: str, value: Any) -> bool:
+        if kind != "string":
+            return False
+        # The server adds the file but forgets to go back to the map mode, so the map's next
+        # key or closing brace ends in "unexpected error in module.json".
+        self.includes.append(_cstr(value))
+        return True
+
+    def on_includes_no_osarch(self, kind: str, value: Any) -> bool:
+        return self.to("includes_map") if kind == "string" else False
+
+    def on_exposes(self, kind: str, value: Any) -> bool:
+        return self.to("exposes_map") if kind == "start_map" else False
+
+    def on_x(self, kind: str, value: Any) -> bool:
+        if kind == "start_map":
+            return self.to("x_map")
+        if kind != "string":
+            return False
+        problem = _closure_problem(value)
+        if problem:
+            self.fail(f"exposing string is not a closure: {problem}")
+        return self.to("exposes_map")
+
+    def on_argmap(self, kind: str, value: Any) -> bool:
+        if kind == "null":  # null behaves as an absent argmap
+            return self.to("x_map")
+        if kind != "start_array":
+            return False
+        self.argmap = []  # a repeated argmap starts a new list
+        return self.to("argmap_arr")
+
+    def on_argmap_arr(self, kind: str, value: Any) -> bool:
+        if kind != "string":
+            return False
+        if value == "":
+            self.fail(f"argmap value {_M} must not be empty")
+        if value != "*" and _is_reserved_key(value):  # "*" takes the extra properties
+            self.fail(f"argmap value `{value}` {_M} is reserved{DOC_PROPERTIES}")
+        if value in self.argmap:
+            self.fail(f"value `{_cstr(value)}` exists more than once as `argmap` item {_M}")
+        self.argmap.append(value)
+        return True
+
+    def on_requirements(self, kind: str, value: Any) -> bool:
+        if kind == "string":  # the server's message really says "not a number" here
+            self.fail(f"{_EXPECTING['requirements']}, not a number")
+        if kind != "start_array":
+            return False
+        if self.requirements is None:  # a repeated key adds to the same list
+            self.requirements = []
+        return self.to("requirements_arr")
+
+    def on_requirements_arr(self, kind: str, value: Any) -> bool:
+        if kind != "string":
+            return False
+        if not _REQUIREMENT.match(value):
+            self.fail(f"invalid characters found in one of the requirements {_M}")
+        self.requirements.append(value)
+        return True
+
+    def to(self, mode: str) -> bool:
+        self.mode = mode
+        return True
+
+    def map_key(self, key: str) -> None:
+        mode = self.mode
+        if mode == "root_map":
+            if key not in _ROOT_KEYS:  # so no "$schema" and no comment keys
+                self.fail(f"unsupported key `{_cstr(key)}` {_M}")
+            self.to(key)
+        elif mode == "main_map":
+            self.to("main_osarch" if key == self.platform else "main_no_osarch")
+        elif mode == "includes_map":
+            self.to("includes_osarch" if key == self.platform else "includes_no_osarch")
+        elif mode == "defaults_map":
+            if key in ("deep", "load"):
+                self.to(key)
+                return
+            if _is_reserved_key(key):
+                self.fail(f"default keys `{key}` is reserved{DOC_PROPERTIES}")
+            if key in self.defaults.keys:
+                self.fail(f"key `{_cstr(key)}` exists more than once in `defaults`")
+            self.defaults.keys.append(key)
+            self.to("item")
+        elif mode == "pack":
+            pass
+        elif mode == "exposes_map":
+            if not _is_name(key):
+                self.fail(f"invalid expose function name {_M}")
+            if key in self.exposes:  # also across a repeated `exposes` key
+                self.fail(f"double expose function {_M}")
+            self.exposes.add(key)
+            self.expose_defaults = _Defaults("x_map")
+            self.argmap = []
+            self.to("x")
+        elif mode == "x_map":
+            if key not in ("doc", "defaults", "argmap"):
+                self.fail(f"unsupported key `{_cstr(key)}` used in exposed function {_M}")
+            self.to("x_" + key if key != "argmap" else "argmap")
+        else:
+            self.fail(f"unexpected error {_M}")
+
+    def end_map(self) -> None:
+        mode = self.mode
+        if mode == "pack":
+            self.end_pack()
+        elif mode == "defaults_map":
+            self.to(self.defaults.done_mode)
+        else:
+            done = {
+                "root_map": "root",
+                "main_map": "root_map",
+                "includes_map": "includes_arr",
+                "exposes_map": "root_map",
+                "x_map": "exposes_map",
+            }.get(mode)
+            if done is None:
+                self.fail(f"unexpected error {_M}")
+            self.to(done)
+
+    def end_array(self) -> None:
+        mode = self.mode
+        if mode == "pack":
+            self.end_pack()
+        elif mode in ("includes_arr", "requirements_arr"):
+            self.to("root_map")
+        elif mode == "argmap_arr":
+            self.to("x_map")
+        else:
+            self.fail(f"unexpected error {_M}")
+
+    def end_pack(self) -> None:
+        self.pack_depth -= 1
+        if self.pack_depth == 0:
+            self.to("defaults_map")
+
+    # The checks after a successful yajl_parse(), in the server's order.
+
+    def finish(self) -> None:
+        self.check_main()
+        self.check_version()
+        self.check_includes()
+        if self.requirements is not None and not self.is_py:
+            self.fail(f"requirements {_M} are only allowed with Python modules")
+
+    def check_main(self) -> None:
+        if self.main is None:
+            self.fail(f"missing required `main` {_M}")
+        problem = _path_problem(self.main)
+        if problem:
+            self.fail(f"`main` {_M} {problem}")
+
+    def check_version(self) -> None:
+        if self.version is None:
+            self.fail(f"missing required `version` {_M}")
+        if self.version == "":
+            self.fail(f"`version` {_M} must not be an empty string")
+        if not _version_ok(self.version):
+            self.fail(f"invalid `version` format {_M}")
+
+    def check_includes(self) -> None:
+        for path in self.includes:
+            problem = _path_problem(path)
+            if problem:
+                self.fail(f"include file {_M} {problem}")
+
+
+def _is_reserved_key(key: str) -> bool:
+    """ti_is_reserved_key_strn(): one character in the range 0x20-0x2F (space to /)."""
+    return len(key) == 1 and " " <= key <= "/"
+
+
+def _path_problem(path: str) -> str | None:
+    """manifest__check_main / manifest__check_includes: the same four rules for a path."""
+    if path == "":
+        return "must not be an empty string"
+    if not all(" " <= c <= "~" for c in path):  # strx_is_printable(): printable ASCII only
+        return "contains illegal characters"
+    if path.startswith("/"):
+        return "must not start with a `/`"
+    if ".." in path or "./" in path:  # so "demo..py" fails as well
+        return "must not contain `..` or `./` to specify a relative path"
+    return None
+
+
+def _version_ok(version: str) -> bool:
+    """manifest__check_version(): 1 to 3 groups of 1-5 digits separated by dots.
+
+    Ported loop for loop, so its edge cases come along: "1.2.3." passes, "1." does not.
+    """
+    pos = 0
+    for _ in range(3):
+        start = pos
+        while pos < len(version) and version[pos] in _DIGITS:
+            pos += 1
+        if not 1 <= pos - start <= 5:
+            return False
+        if pos == len(version):
+            return True
+        if version[pos] == ".":
+            pos += 1
+    return pos == len(version)
+
+
+def check_manifest(text: str, platform: str = DEFAULT_PLATFORM) -> str | None:
+    """Return None when ThingsDB accepts ``text`` on a node whose platform key is ``platform``.
+
+    Otherwise return the status message the server reports for it, verbatim (what
+    ``module_info(name).load().status`` shows), e.g. "missing required `main` in module.json".
+    """
+    reader = _Reader(platform)
+    try:
+        for kind, value in _json_events(text):
+            reader.feed(kind, value)
+        reader.finish()
+    except _JsonSyntaxError:
+        return ALLOC_ERROR  # the server sets no message of its own for a yajl error
+    except _Rejected as rejected:
+        return rejected.args[0]
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Lint: what the parser accepts but a real install or a later release trips over
+# --------------------------------------------------------------------------------------------
+
+
+class _Map(list):
+    """A JSON object as its (key, value) pairs, repeated keys and order kept."""
+
+    def get(self, key: str) -> list[Any]:
+        return [v for k, v in self if k == key]
+
+
+def _read_tree(text: str) -> Any:
+    """Build values from the events; a text cut short gives what was read. None when invalid."""
+    root: list[Any] = []
+    stack: list[Any] = [root]
+    keys: list[str | None] = [None]
+    try:
+        for kind, value in _json_events(text):
+            if kind == "map_key":
+                keys[-1] = value
+                continue
+            if kind in ("end_map", "end_array"):
+                stack.pop()
+                keys.pop()
+                continue
+            node = _Map() if kind == "start_map" else [] if kind == "start_array" else value
+            parent = stack[-1]
+            parent.append((keys[-1], node) if isinstance(parent, _Map) else node)
+            if kind in ("start_map", "start_array"):
+                stack.append(node)
+                keys.append(None)
+    except _JsonSyntaxError:
+        return None
+    return root[0] if root else None
+
+
+# ThingsDB computes its platform key as lowercase uname() "sysname/machine" and renames only
+# x86_64/x64 to amd64 and i386/i686 to 386 (src/util/osarch.c). So Go-style keys such as
+# linux/arm64 never match on Linux ARM hosts, which report aarch64, armv7l or armv6l.
+_MACHINE_ALIASES = {"x86_64": "amd64", "x64": "amd64", "i386": "386", "i686": "386"}
+_MISSING_KEYS = {
+    "linux/arm64": ("linux/aarch64",),
+    "linux/arm": ("linux/armv7l", "linux/armv6l"),
+}
+_BLOB_DIRS = ("bin", "blob", "blobs")
+
+
+def _main_platforms(tree: Any) -> list[str]:
+    """The platform keys of every `main` map, in order."""
+    keys: list[str] = []
+    for main in tree.get("main"):
+        for key, _ in main if isinstance(main, _Map) else []:
+            if key not in keys:
+                keys.append(key)
+    return keys
+
+
+def _parser_problems(text: str, platforms: list[str]) -> list[str]:
+    verdicts = {p: check_manifest(text, p) for p in platforms}
+    errors = {e for e in verdicts.values() if e}
+    if len(verdicts) == 1 or (len(errors) == 1 and all(verdicts.values())):
+        return sorted(errors)
+    return [f"{e} (on {p})" for p, e in verdicts.items() if e]
+
+
+def lint_manifest(text: str, repo_dir: str | None = None) -> list[str]:
+    """Return one-line problems of the manifest ``text``; an empty list means it is fine.
+
+    First the server's verdict on every platform key that `main` lists (or on linux/amd64 when
+    `main` is a plain string): a manifest must be accepted wherever it claims to run. Then the
+    problems the parser lets through. With ``repo_dir``, also the files it names.
+    """
+    tree = _read_tree(text)
+    platforms = _main_platforms(tree) if isinstance(tree, _Map) else []
+    problems = _parser_problems(text, platforms or [DEFAULT_PLATFORM])
+    if not isinstance(tree, _Map):
+        return problems
+
+    for requirements in tree.get("requirements"):
+        if isinstance(requirements, list) and requirements:
+            problems.append(
+                "`requirements` is not installed on a module's first install (ThingsDB "
+                "checks the previously installed list): put the packages in requirements.txt "
+                "and remove the key"
+            )
+            break
+
+    versions = tree.get("version")
+    if versions and isinstance(versions[0], (int, float)) and not isinstance(versions[0], bool):
+        problems.append(
+            f"`version` is the number {versions[0]!r}: ThingsDB reformats numbers "
+            '(1.0 becomes "1"), write it as a string such as "1.0.0"'
+        )
+
+    for key in platforms:
+        system, _, machine = key.partition("/")
+        if key != key.lower():
+            problems.append(f"`main` key `{key}` never matches: ThingsDB's keys are lowercase")
+        elif machine in _MACHINE_ALIASES:
+            wanted = f"{system}/{_MACHINE_ALIASES[machine]}"
+            problems.append(f"`main` key `{key}` never matches: ThingsDB computes `{wanted}`")
+        wanted_keys = _MISSING_KEYS.get(key, ())
+        if wanted_keys and not any(k in platforms for k in wanted_keys):
+            names = ", ".join(f"`{k}`" for k in wanted_keys)
+            if len(wanted_keys) == 1:
+                what = f"not {names}, the key"
+            else:
+                what = f"none of {names}, the keys"
+            problems.append(
+                f"`main` has `{key}` but {what} ThingsDB computes on such hosts "
+                f"(`{key}` never matches there)"
+            )
+
+    includes = [item for value in tree.get("includes") if isinstance(value, list) for item in value]
+    if any(isinstance(item, _Map) for item in includes):
+        problems.append(
+            "`includes` holds a map: ThingsDB fails on one with the node's own platform key "
+            "and ignores the others; list plain paths"
+        )
+
+    files = _named_files(tree, includes)
+    for path, what in files:
+        top, _, rest = path.partition("/")
+        if top in _BLOB_DIRS and "/" in rest:
+            problems.append(
+                f"{what} `{path}` is in a subfolder of {top}/: ThingsDB only finds files at the "
+                f"top level of {top}/, keep it flat"
+            )
+
+    if repo_dir is not None:
+        problems.extend(_missing_files(tree, files, repo_dir))
+    return problems
+
+
+def _named_files(tree: _Map, includes: list[Any]) -> list[tuple[str, str]]:
+    """(path, "`main` file" or "include file") for every path in `main` and `includes`."""
+    files: list[tuple[str, str]] = []
+    for main in tree.get("main"):
+        values = [v for _, v in main] if isinstance(main, _Map) else [main]
+        files.extend((v, "`main` file") for v in values if isinstance(v, str))
+    for item in includes:
+        values = [v for _, v in item] if isinstance(item, _Map) else [item]
+        files.extend((v, "include file") for v in values if isinstance(v, str))
+    unique: list[tuple[str, str]] = []
+    for entry in files:
+        if entry not in unique:
+            unique.append(entry)
+    return unique
+
+
+def _missing_files(tree: _Map, files: list[tuple[str, str]], repo_dir: str) -> list[str]:
+    problems = []
+    for path, what in files:
+        if _path_problem(path) is None and not os.path.isfile(os.path.join(repo_dir, path)):
+            problems.append(f"{what} `{path}` does not exist in the repository")
+    python_main = any(what == "`main` file" and path.endswith(".py") for path, what in files)
+    has_requirements_txt = os.path.isfile(os.path.join(repo_dir, "requirements.txt"))
+    if python_main and not tree.get("requirements") and not has_requirements_txt:
+        problems.append(
+            "requirements.txt does not exist: without a `requirements` key ThingsDB "
+            "installs a Python module's packages from it"
+        )
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python tools/manifest.py [PATH]``: exit 0 when fine, 1 on problems, 2 when unreadable."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) > 1 or (args and args[0] in ("-h", "--help")):
+        print("usage: python tools/manifest.py [PATH]  (default: module.json)", file=sys.stderr)
+        return 2
+    path = args[0] if args else "module.json"
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        _say(f"{path}: cannot read the file: {exc.strerror or exc}", sys.stderr)
+        return 2
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        problems = [ALLOC_ERROR]  # yajl rejects bytes that are not UTF-8
+    else:
+        problems = lint_manifest(text, os.path.dirname(path) or ".")
+    for problem in problems:
+        _say(f"{path}: {problem}", sys.stdout)
+    if not problems:
+        _say(f"{path}: ok", sys.stdout)
+    return 1 if problems else 0
+
+
+def _say(line: str, stream: Any) -> None:
+    # a key may hold characters the terminal cannot show: escape them instead of failing
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    print(line.encode(encoding, "backslashreplace").decode(encoding), file=stream)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
