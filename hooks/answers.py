@@ -17,7 +17,6 @@ the value and the rule.
 from __future__ import annotations
 
 import json
-import keyword
 import re
 from collections.abc import Callable, Iterable, MutableMapping
 from pathlib import Path
@@ -46,9 +45,7 @@ GITHUB_REPO = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # A Go module path: slash-separated elements of letters, digits and - . _ ~, the first one a
 # domain with a dot (what `go get` can fetch).
-GO_MODULE_PATH = re.compile(
-    r"[a-z0-9][a-z0-9.-]*\.[a-z]{2,}(/[A-Za-z0-9_.~-]+)+"
-)
+GO_MODULE_PATH = re.compile(r"[a-z0-9][a-z0-9.-]*\.[a-z]{2,}(/[A-Za-z0-9_.~-]+)+")
 
 # Words that ThingsDB's parser reads as values, not names, so `mod.nil()` cannot work.
 THINGSDB_RESERVED = frozenset({"nil", "true", "false"})
@@ -359,4 +356,4 @@ class AnswersExtension(Extension):
         if "{" not in source:
             return source
         self._literals.append(source)
-        return "{{ _answer_literal(%d) }}" % (len(self._literals) - 1)
+        return f"{{{{ _answer_literal({len(self._literals) - 1}) }}}}"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import CompletedProcess
 from typing import Any
 
 import pytest
@@ -16,7 +17,9 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 PROJECT_TEMPLATE_DIR = TEMPLATE_DIR / "{{cookiecutter.module_name}}"
 
 # The tools generated projects ship (the ThingsDB peer, the module.json validator) are copied
-# verbatim from the template, so the tests import those very files.
+# verbatim from the template, so the tests import those very files; without writing
+# __pycache__ into the template, which cookiecutter would copy into every project.
+sys.dont_write_bytecode = True
 sys.path.insert(0, str(PROJECT_TEMPLATE_DIR / "tools"))
 
 DEFAULT_ANSWERS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
@@ -43,7 +46,7 @@ class BakedProject:
         """Every file, relative to the project, as posix paths."""
         return {p.relative_to(self.path).as_posix() for p in self.path.rglob("*") if p.is_file()}
 
-    def run(self, *command: str, timeout: float = 900, **kwargs: Any) -> subprocess.CompletedProcess:
+    def run(self, *command: str, timeout: float = 900, **kwargs: Any) -> CompletedProcess:
         """Run a command in the project; fail the test with its output when it fails."""
         result = subprocess.run(
             command,

@@ -85,7 +85,7 @@ def test_every_default_platform_is_in_the_table():
 
 @pytest.mark.parametrize(
     "text",
-    ['plain', 'quote " and \\ backslash', "new\nline\ttab", "héllo ☃ 𝄞", "{{ x }} ${{ y }}"],
+    ["plain", 'quote " and \\ backslash', "new\nline\ttab", "héllo ☃ 𝄞", "{{ x }} ${{ y }}"],
 )
 def test_string_literal_round_trips_through_python(text):
     assert eval(answers.string_literal(text)) == text  # noqa: S307 (the literal under test)
@@ -148,9 +148,10 @@ def run_cookiecutter(tmp_path, answers_given: dict[str, str]) -> subprocess.Comp
     )
 
 
-@pytest.mark.parametrize(
-    "changes, answer, rule", BAD_ANSWERS, ids=[f"{a}-{i}" for i, (_, a, _) in enumerate(BAD_ANSWERS)]
-)
+BAD_ANSWER_IDS = [f"{answer}-{i}" for i, (_, answer, _) in enumerate(BAD_ANSWERS)]
+
+
+@pytest.mark.parametrize("changes, answer, rule", BAD_ANSWERS, ids=BAD_ANSWER_IDS)
 def test_bad_answer_is_refused_with_one_clear_line_and_nothing_generated(
     tmp_path, changes, answer, rule
 ):

@@ -1,0 +1,227 @@
+"""The Python flavour: every option baked, linted, and the generated project's own suite run."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+from conftest import TEMPLATE_DIR
+from manifest import check_manifest, lint_manifest
+
+# needs_config x function lists, with every license in the rotation.
+PYTHON_MATRIX = [
+    pytest.param(
+        {"needs_config": "no", "functions": "echo", "license": "MIT"},
+        id="no-config-echo-mit",
+    ),
+    pytest.param(
+        {"needs_config": "yes", "functions": "echo", "license": "Apache-2.0"},
+        id="config-echo-apache",
+    ),
+    pytest.param(
+        {"needs_config": "no", "functions": "echo, get_user, _private2", "license": "BSD-3-Clause"},
+        id="no-config-three-functions-bsd",
+    ),
+    pytest.param(
+        {
+            "needs_config": "yes",
+            "functions": "echo, get_user, _private2",
+            "license": "GPL-3.0-or-later",
+        },
+        id="config-three-functions-gpl",
+    ),
+    pytest.param(
+        {"needs_config": "no", "functions": "a", "license": "Apache-2.0"},
+        id="no-config-one-letter-function-apache",
+    ),
+    pytest.param(
+        {"needs_config": "yes", "functions": "Fetch,store_2 ,X", "license": "MIT"},
+        id="config-mixed-case-functions-mit",
+    ),
+]
+
+PYTHON_FILES = {
+    "module.json",
+    "main.py",
+    "timod_loop.py",
+    "requirements.txt",
+    "requirements-dev.txt",
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+    ".gitignore",
+    ".gitattributes",
+    ".editorconfig",
+    "tools/manifest.py",
+    "tools/thingsdb_peer.py",
+    "tests/conftest.py",
+    "tests/test_config.py",
+    "tests/test_handlers.py",
+    "tests/test_manifest.py",
+    "tests/test_protocol.py",
+}
+
+
+def ruff(project, *args: str):
+    return project.run(sys.executable, "-m", "ruff", *args, "--no-cache", ".")
+
+
+@pytest.mark.parametrize("answers", PYTHON_MATRIX)
+class TestPythonMatrix:
+    def test_has_the_python_files_and_no_go_files(self, baked, answers):
+        project = baked(language="python", **answers)
+        files = project.files()
+        assert files >= PYTHON_FILES
+        assert not [f for f in files if f.endswith(".go") or f.startswith(("bin/", "tools/build"))]
+
+    def test_module_json_is_accepted_by_thingsdb_and_lists_each_function(self, baked, answers):
+        project = baked(language="python", **answers)
+        text = project.read("module.json")
+        assert check_manifest(text) is None
+        assert lint_manifest(text, str(project.path)) == []
+        names = [name.strip() for name in answers["functions"].split(",")]
+        assert list(project.manifest["exposes"]) == names
+        assert "requirements" not in project.manifest  # not installed on a first install
+
+    def test_code_is_ruff_clean(self, baked, answers):
+        project = baked(language="python", **answers)
+        ruff(project, "check")
+        ruff(project, "format", "--check")
+
+    def test_generated_test_suite_passes(self, baked, answers):
+        project = baked(language="python", **answers)
+        result = project.run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+        assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "license_id, first_line",
+    [
+        ("MIT", "MIT License"),
+        ("Apache-2.0", "Apache License"),
+        ("BSD-3-Clause", "BSD 3-Clause License"),
+        ("GPL-3.0-or-later", "GNU GENERAL PUBLIC LICENSE"),
+    ],
+)
+def test_license_file_is_the_full_text_of_the_chosen_license(baked, license_id, first_line):
+    text = baked(license=license_id).read("LICENSE")
+    assert text.strip().splitlines()[0].strip() == first_line
+    assert len(text) > (5000 if license_id in ("Apache-2.0", "GPL-3.0-or-later") else 1000)
+    if license_id in ("MIT", "BSD-3-Clause"):
+        year = datetime.now(timezone.utc).year
+        assert f"Copyright (c) {year} Your Name" in text
+
+
+def test_tools_are_executable(baked):
+    project = baked()
+    for name in ("tools/manifest.py", "tools/thingsdb_peer.py"):
+        assert project.file(name).stat().st_mode & stat.S_IXUSR, name
+
+
+def test_requirements_pin_a_py_timod_that_imports():
+    # py-timod 1.0.0 fails at import on Python 3.10-3.13; ThingsDB installs this file as is.
+    text = (TEMPLATE_DIR / "{{cookiecutter.module_name}}" / "requirements.txt").read_text()
+    assert "py-timod==0.0.6" in text.splitlines()
+
+
+def test_try_out_command_calls_a_function_as_thingsdb_does(baked):
+    project = baked(needs_config="yes")
+    peer = [sys.executable, "tools/thingsdb_peer.py"]
+    assert project.run(*peer, "echo", '"hi"').stdout.strip() == '"hi"'
+    configured = project.run(*peer, "--conf", '{"prefix": "> "}', "echo", '"hi"')
+    assert configured.stdout.strip() == '"> hi"'
+    failed = subprocess.run(
+        [*peer, "echo"], cwd=project.path, capture_output=True, text=True, timeout=60
+    )
+    assert failed.returncode == 1
+    assert "num_arguments_err (-62)" in failed.stderr
+
+
+def test_next_steps_name_the_exact_new_module_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path), str(TEMPLATE_DIR)]
+        + ["github_owner=acme", "module_name=weather", "version=1.2.3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "new_module('weather', 'github.com/acme/module-python-weather@v1.2.3');" in (
+        result.stdout
+    )
+    assert "git tag v1.2.3" in result.stdout
+
+
+@pytest.mark.slow
+def test_generated_requirements_install_into_a_fresh_venv_and_the_suite_passes(bake, tmp_path):
+    project = bake(needs_config="yes", functions="echo, get_user")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = str(venv / "bin" / "python")
+    project.run(python, "-m", "pip", "install", "-q", "-r", "requirements-dev.txt", timeout=600)
+    # The module imports with exactly what ThingsDB installs from requirements.txt.
+    project.run(python, "-c", "import main, timod_loop")
+    project.run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+
+
+# --- free text that must survive every file it lands in ---
+
+WEIRD_TEXT = [
+    pytest.param("He said \"hi\" and 'bye'", id="quotes"),
+    pytest.param("back\\slash \\n \\u0041 C:\\path\\", id="backslashes"),
+    pytest.param("first line\nsecond line\ttab", id="newline-and-tab"),
+    pytest.param("ünïcødé ☃ 𝄞 中文 emoji 🙂", id="non-ascii"),
+    pytest.param("costs {{ price }} per {% raw %}call", id="jinja"),
+    pytest.param("token ${{ secrets.GITHUB_TOKEN }}", id="github-expression"),
+    pytest.param(
+        "'''triple''' \"\"\"quotes\"\"\" `tick` *star* _u_ # <b>&amp;</b> |pipe|", id="md"
+    ),
+]
+
+
+@pytest.mark.parametrize("language", ["python", "go"])
+@pytest.mark.parametrize("text", WEIRD_TEXT)
+def test_free_text_reaches_module_json_exactly_and_breaks_nothing(bake, language, text):
+    project = bake(language=language, description=text, author_name=text.replace("\n", " "))
+    assert project.manifest["doc"] == text
+    assert check_manifest(project.read("module.json")) is None
+    readme = project.read("README.md")
+    assert "\n# demo\n" in f"\n{readme}"  # the title is still the first heading
+    if language == "python":
+        ruff(project, "check")
+        project.run(
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-x",
+            "tests/test_manifest.py",
+            "tests/test_handlers.py",
+        )
+    else:
+        project.run("go", "vet", "./...")
+
+
+def test_free_text_typed_at_the_prompts_is_taken_literally(tmp_path):
+    # Typed answers are not rendered by cookiecutter; defaults and --no-input answers are
+    # (hooks/answers.py keeps those literal). Answer the prompts through stdin.
+    description = "costs {{ n }} and ${{ x }}"
+    lines = ["demo", "python", description] + [""] * 20
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "-o", str(tmp_path), str(TEMPLATE_DIR)],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifest = json.loads((tmp_path / "demo" / "module.json").read_text(encoding="utf-8"))
+    assert manifest["doc"] == description
