@@ -8,9 +8,9 @@ an unknown package type or a body that is not MessagePack, and never checks the 
 ThingsDB restarts an exited module only three times.
 
 This loop keeps py-timod's TiHandler and error types and replaces only ``start_module``: it
-reads exact lengths (``readexactly``), answers a malformed package with a bad_data error instead
-of exiting, and stops cleanly (status 0) on SIGTERM or when stdin ends. Drop this file and call
-``timod.start_module`` once py-timod frames its input this way.
+cuts the input into packages of exactly the announced length, answers a malformed package with
+a bad_data error instead of exiting, and stops cleanly (status 0) on SIGTERM or when stdin
+ends. Drop this file and call ``timod.start_module`` once py-timod frames its input this way.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import logging
 import signal
 import struct
 import sys
-from typing import Any
+from typing import Any, Callable
 
 import msgpack
 from timod import BadDataError, OperationError, TiHandler
@@ -32,24 +32,101 @@ CONF, CONF_OK, CONF_ERR = 64, 65, 66
 REQ, RES, ERR = 80, 81, 82
 
 # The largest body kept in memory. A larger one is answered with bad_data and its bytes are
-# read and dropped, so the stream stays in step with the sender without holding it.
+# dropped as they arrive, so the stream stays in step with the sender without holding them.
 MAX_BODY = 256 * 1024 * 1024
-DISCARD_CHUNK = 1024 * 1024
+# Replies are written in pieces of this size, so the pipe's buffer never holds a whole copy.
+WRITE_CHUNK = 1024 * 1024
 
 
-class _Writer:
-    """Writes reply packages to stdout; each package is one write, so replies never interleave."""
+class PackageReader(asyncio.Protocol):
+    """Cuts stdin into packages and hands each complete one to ``on_package``.
+
+    A body is kept as the chunks it arrived in and joined once, so a large request costs one
+    copy of itself, however it was split.
+    """
+
+    def __init__(
+        self,
+        on_package: Callable[[int, int, bytes], None],
+        on_problem: Callable[[int, str], None],
+    ):
+        self._on_package = on_package
+        self._on_problem = on_problem
+        self._header = b""
+        self._chunks: list[bytes] = []
+        self._missing = 0  # body bytes still to come
+        self._keep = False  # False: the body is being dropped
+        self._pid = self._tp = 0
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        # Offsets, not slices of what is left: a chunk can hold hundreds of small packages.
+        pos = 0
+        while pos < len(data):
+            pos = self._take_body(data, pos) if self._missing else self._take_header(data, pos)
+
+    def _take_header(self, data: bytes, pos: int) -> int:
+        end = pos + HEADER.size - len(self._header)
+        self._header += data[pos:end]
+        if len(self._header) < HEADER.size:
+            return end
+        length, self._pid, self._tp, check = HEADER.unpack(self._header)
+        self._header = b""
+        problem = None
+        if check != self._tp ^ 0xFF:
+            problem = f"package {self._pid} has a wrong check byte"
+        elif self._tp not in (CONF, REQ):
+            problem = f"package {self._pid} has an unknown type {self._tp}"
+        elif length > MAX_BODY:
+            problem = f"package {self._pid} announces {length} bytes, more than {MAX_BODY}"
+        if problem:
+            self._on_problem(self._pid, problem)
+        self._keep = problem is None
+        self._missing = length
+        if not length and self._keep:
+            self._on_package(self._pid, self._tp, b"")
+        return end
+
+    def _take_body(self, data: bytes, pos: int) -> int:
+        end = min(len(data), pos + self._missing)
+        self._missing -= end - pos
+        if self._keep:
+            # The whole chunk is taken as is; only a part of one is copied.
+            self._chunks.append(data if pos == 0 and end == len(data) else data[pos:end])
+            if not self._missing:
+                body = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+                self._chunks = []
+                self._on_package(self._pid, self._tp, body)
+        return end
+
+    def eof_received(self) -> bool:
+        self._finish()
+        return False  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+class ReplyWriter:
+    """Writes reply packages to stdout, one whole package at a time."""
 
     def __init__(self, writer: asyncio.StreamWriter):
         self._writer = writer
-        # On Python < 3.10 two coroutines may not wait in drain() at once.
-        self._drain_lock = asyncio.Lock()
+        # Held while one package is written: its pieces must not interleave with another's.
+        self._lock = asyncio.Lock()
 
-    async def send(self, pid: int, tp: int, value: Any = None, *, empty: bool = False) -> None:
-        body = b"" if empty else msgpack.packb(value, use_bin_type=True)
-        self._writer.write(HEADER.pack(len(body), pid, tp, tp ^ 0xFF) + body)
-        async with self._drain_lock:
-            await self._writer.drain()
+    async def send(self, pid: int, tp: int, body: bytes | memoryview = b"") -> None:
+        """Write one package; a large body goes out in pieces, so it is never copied whole."""
+        view = memoryview(body)
+        async with self._lock:
+            self._writer.write(HEADER.pack(len(body), pid, tp, tp ^ 0xFF))
+            for start in range(0, len(view), WRITE_CHUNK):
+                self._writer.write(view[start : start + WRITE_CHUNK])
+                await self._writer.drain()
 
     async def send_error(self, pid: int, tp: int, exc: Exception) -> None:
         if isinstance(exc, TiException):
@@ -58,10 +135,21 @@ class _Writer:
             # Not one of ThingsDB's errors: a bug in a handler. Keep serving, log the traceback.
             logging.error("unexpected error in handler", exc_info=exc)
             code, message = OperationError.err_code, f"{type(exc).__name__}: {exc}"
-        await self.send(pid, tp, [code, message])
+        await self.send(pid, tp, pack([code, message]))
 
 
-async def _answer(handler: TiHandler, out: _Writer, pid: int, tp: int, body: bytes) -> None:
+def pack(value: Any) -> memoryview:
+    """MessagePack bytes of ``value``, as a view of the packer's own buffer.
+
+    ``msgpack.packb`` copies its buffer into a new bytes object at the end; for a 16 MiB reply
+    that copy was the largest part of the module's peak memory.
+    """
+    packer = msgpack.Packer(use_bin_type=True, autoreset=False)
+    packer.pack(value)
+    return packer.getbuffer()
+
+
+async def answer(handler: TiHandler, out: ReplyWriter, pid: int, tp: int, body: bytes) -> None:
     """Decode one package, run the handler and write its reply."""
     error_type = CONF_ERR if tp == CONF else ERR
     try:
@@ -69,11 +157,14 @@ async def _answer(handler: TiHandler, out: _Writer, pid: int, tp: int, body: byt
             data = msgpack.unpackb(body, raw=False, strict_map_key=False) if body else None
         except Exception as exc:
             raise BadDataError(f"package body is not valid MessagePack ({exc})") from None
+        del body  # from here on only the decoded request is kept
         if tp == CONF:
             await handler.on_config(data)
-            await out.send(pid, CONF_OK, empty=True)
+            reply_type, reply = CONF_OK, b""
         else:
-            await out.send(pid, RES, await handler.on_request(data))
+            reply_type, reply = RES, pack(await handler.on_request(data))
+        del data  # a large request is not kept while its reply is written
+        await out.send(pid, reply_type, reply)
     except Exception as exc:
         try:
             await out.send_error(pid, error_type, exc)
@@ -81,62 +172,47 @@ async def _answer(handler: TiHandler, out: _Writer, pid: int, tp: int, body: byt
             await handler.on_error(write_exc)
 
 
-async def _discard(reader: asyncio.StreamReader, size: int) -> None:
-    while size:
-        size -= len(await reader.readexactly(min(size, DISCARD_CHUNK)))
+async def serve(handler: TiHandler, stdin: Any, stdout: Any) -> None:
+    """Answer packages from stdin on stdout, each in a task of its own, until stdin ends."""
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.connect_write_pipe(
+        lambda: asyncio.streams.FlowControlMixin(), stdout
+    )
+    out = ReplyWriter(asyncio.StreamWriter(transport, protocol, None, loop))
+    tasks: set[asyncio.Future] = set()  # keep references: the loop holds tasks only weakly
 
+    def start(coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
-async def serve(handler: TiHandler, reader: asyncio.StreamReader, out: _Writer) -> None:
-    """Read packages until the input ends; answer each in a task of its own."""
-    tasks: set[asyncio.Task] = set()  # keep references: the loop holds tasks only weakly
+    def on_package(pid: int, tp: int, body: bytes) -> None:
+        start(answer(handler, out, pid, tp, body))
+
+    def on_problem(pid: int, problem: str) -> None:
+        logging.warning(problem)
+        start(out.send(pid, ERR, pack([BadDataError.err_code, problem])))
+
+    reader = PackageReader(on_package, on_problem)
+    await loop.connect_read_pipe(lambda: reader, stdin)
     try:
-        while True:
-            try:
-                header = await reader.readexactly(HEADER.size)
-            except asyncio.IncompleteReadError:
-                return  # stdin ended: ThingsDB is gone
-            length, pid, tp, check = HEADER.unpack(header)
-            problem = None
-            if check != tp ^ 0xFF:
-                problem = f"package {pid} has a wrong check byte"
-            elif tp not in (CONF, REQ):
-                problem = f"package {pid} has an unknown type {tp}"
-            elif length > MAX_BODY:
-                problem = f"package {pid} announces {length} bytes, more than {MAX_BODY}"
-            if problem:
-                logging.warning(problem)
-                await out.send(pid, ERR, [BadDataError.err_code, problem])
-                await _discard(reader, length)
-                continue
-            body = await reader.readexactly(length)
-            task = asyncio.ensure_future(_answer(handler, out, pid, tp, body))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-    except asyncio.IncompleteReadError:
-        return  # stdin ended in the middle of a package
+        await reader.done
     finally:
         for task in tasks:
             task.cancel()
 
 
-async def _run(handler: TiHandler) -> None:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=2**16)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    transport, protocol = await loop.connect_write_pipe(
-        lambda: asyncio.streams.FlowControlMixin(), sys.stdout
-    )
-    out = _Writer(asyncio.StreamWriter(transport, protocol, reader, loop))
-    main = asyncio.ensure_future(serve(handler, reader, out))
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        loop.add_signal_handler(signum, main.cancel)
-    try:
-        await main
-    except asyncio.CancelledError:
-        logging.info("stopped by signal")
-
-
 def start_module(name: str, handler: TiHandler) -> None:
     """Serve ThingsDB on stdin/stdout until SIGTERM or the end of input (exit status 0)."""
+
+    async def run() -> None:
+        main = asyncio.ensure_future(serve(handler, sys.stdin, sys.stdout))
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            asyncio.get_running_loop().add_signal_handler(signum, main.cancel)
+        try:
+            await main
+        except asyncio.CancelledError:
+            logging.info("stopped by signal")
+
     logging.info("starting module %s", name)
-    asyncio.run(_run(handler))
+    asyncio.run(run())

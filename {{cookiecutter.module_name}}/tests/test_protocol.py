@@ -9,9 +9,9 @@ from __future__ import annotations
 import signal
 import time
 
-{% if cookiecutter.needs_config %}import pytest
+import pytest
 
-{% endif %}from thingsdb_peer import CONF_ERR, {% if cookiecutter.needs_config %}CONF_OK, {% endif %}ERR, HEADER, REQ, RES, build_request, pack
+from thingsdb_peer import CONF_ERR, {% if cookiecutter.needs_config %}CONF_OK, {% endif %}ERR, HEADER, REQ, RES, build_request, pack
 
 TYPE_ERR, VALUE_ERR, NUM_ARGUMENTS_ERR, LOOKUP_ERR, BAD_DATA_ERR = -61, -60, -62, -54, -53
 MiB = 1024 * 1024
@@ -133,8 +133,9 @@ def test_body_split_across_reads(module, manifest):
     assert (reply.pid, reply.value) == (8, "split" * 100)
 
 
-def test_16_mib_request(module, manifest):
-    value = "x" * (16 * MiB)
+@pytest.mark.parametrize("size", [1 * MiB, 16 * MiB], ids=["1-mib", "16-mib"])
+def test_large_request_is_answered_whole(module, manifest, size):
+    value = "x" * size
     reply = module.request(build_request(manifest, first_function(manifest), [value]), timeout=60)
     assert reply.type == RES
     assert reply.value == value
