@@ -48,7 +48,7 @@ class PackageReader(asyncio.Protocol):
     def __init__(
         self,
         on_package: Callable[[int, int, bytes], None],
-        on_problem: Callable[[int, str], None],
+        on_problem: Callable[[int, int, str], None],
     ):
         self._on_package = on_package
         self._on_problem = on_problem
@@ -80,7 +80,9 @@ class PackageReader(asyncio.Protocol):
         elif length > MAX_BODY:
             problem = f"package {self._pid} announces {length} bytes, more than {MAX_BODY}"
         if problem:
-            self._on_problem(self._pid, problem)
+            # A configuration is answered as one; with a wrong check byte the type is unknown.
+            reply = CONF_ERR if self._tp == CONF and check == CONF ^ 0xFF else ERR
+            self._on_problem(self._pid, reply, problem)
         self._keep = problem is None
         self._missing = length
         if not length and self._keep:
@@ -189,9 +191,9 @@ async def serve(handler: TiHandler, stdin: Any, stdout: Any) -> None:
     def on_package(pid: int, tp: int, body: bytes) -> None:
         start(answer(handler, out, pid, tp, body))
 
-    def on_problem(pid: int, problem: str) -> None:
+    def on_problem(pid: int, reply: int, problem: str) -> None:
         logging.warning(problem)
-        start(out.send(pid, ERR, pack([BadDataError.err_code, problem])))
+        start(out.send(pid, reply, pack([BadDataError.err_code, problem])))
 
     reader = PackageReader(on_package, on_problem)
     await loop.connect_read_pipe(lambda: reader, stdin)

@@ -1,0 +1,255 @@
+"""Benchmark generated modules against the least a module can do.
+
+    python benchmarks/run.py [--seconds 2]
+
+Bakes a Python and a Go module with this template, builds a minimal echo module
+(benchmarks/echo: frames packages and sends each body back undecoded) as the limit, and drives
+all three over stdin/stdout exactly as ThingsDB does, with the template's ThingsDB peer. It
+prints requests/s and p50/p99 latency at 1 and 64 requests in flight with 100 B and 64 KiB
+bodies, a handler that waits 10 ms at 64 in flight (6400/s is ideal), one 16 MiB request (time
+and the module's peak RSS) and the idle RSS; every figure with its ratio to the limit from the
+same run. Needs what the test suite needs (tests/requirements.txt) and Go.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgpack
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "{{cookiecutter.module_name}}" / "tools"))
+sys.dont_write_bytecode = True  # nothing may land in the template's tools/ folder
+
+from thingsdb_peer import REQ, RES, ModuleProcess, pack  # noqa: E402
+
+MiB = 1024 * 1024
+WAIT_SECONDS = 0.010
+
+# Added to the baked Python module: a function that waits like an I/O-bound handler does.
+PYTHON_WAIT = """
+import asyncio
+
+import main
+import timod_loop
+
+
+class BenchHandler(main.Handler):
+    def __init__(self):
+        super().__init__()
+        self.functions["wait"] = self.handle_wait
+
+    async def handle_wait(self, request):
+        await asyncio.sleep(WAIT_SECONDS)
+        return request.get("value")
+
+
+timod_loop.start_module("bench", BenchHandler())
+""".replace("WAIT_SECONDS", repr(WAIT_SECONDS))
+
+# The same for the Go module, as one more file in package main.
+GO_WAIT = """package main
+
+import (
+	"context"
+	"time"
+)
+
+func init() {
+	exposed = append(exposed, struct {
+		name    string
+		handler HandlerFunc
+	}{"wait", handleBenchWait})
+}
+
+func handleBenchWait(ctx context.Context, conf Config, args Args) (any, error) {
+	select {
+	case <-time.After(WAIT_MS * time.Millisecond):
+	case <-ctx.Done():
+	}
+	return args["value"], nil
+}
+""".replace("WAIT_MS", str(int(WAIT_SECONDS * 1000)))
+
+
+@dataclass
+class Load:
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+
+
+def request_body(function: str, size: int) -> bytes:
+    """A packed request whose body is about ``size`` bytes."""
+    value = "x" * max(0, size - 30)
+    return msgpack.packb({"function": function, "value": value}, use_bin_type=True)
+
+
+def closed_loop(module: ModuleProcess, body: bytes, in_flight: int, seconds: float) -> Load:
+    """Keep ``in_flight`` requests outstanding for ``seconds``; one new request per reply."""
+    sent: dict[int, float] = {}
+    latencies: list[float] = []
+
+    def send() -> None:
+        pid = module.new_pid()
+        sent[pid] = time.perf_counter()
+        module.send_raw(pack(pid, REQ, body=body))
+
+    for _ in range(in_flight):
+        send()
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        reply = module.read_package(timeout=30)
+        if reply.type != RES:
+            raise RuntimeError(f"error reply during the benchmark: {reply.value}")
+        latencies.append(time.perf_counter() - sent.pop(reply.pid))
+        send()
+    elapsed = time.perf_counter() - start
+    module.read_packages(len(sent), timeout=30)
+    quantiles = statistics.quantiles(latencies, n=100)
+    return Load(len(latencies) / elapsed, quantiles[49] * 1000, quantiles[98] * 1000)
+
+
+def rss_kib(module: ModuleProcess, field: str) -> int:
+    for line in Path(f"/proc/{module.process.pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise LookupError(field)
+
+
+def bake(language: str, output: Path) -> Path:
+    from cookiecutter.main import cookiecutter
+
+    return Path(
+        cookiecutter(
+            str(ROOT),
+            no_input=True,
+            output_dir=str(output),
+            extra_context={
+                "language": language,
+                "module_name": f"bench_{language}",
+                "platforms": "linux/amd64",
+            },
+        )
+    )
+
+
+def go_build(source: Path, binary: Path, *files: str) -> None:
+    subprocess.run(
+        ["go", "build", "-trimpath", "-o", str(binary), *files],
+        cwd=source,
+        check=True,
+        env=None,
+    )
+
+
+def prepare(work: Path) -> dict[str, tuple[list[str], Path]]:
+    """Command and working directory of each module under test."""
+    python_dir = bake("python", work)
+    (python_dir / "bench_main.py").write_text(PYTHON_WAIT)
+    go_dir = bake("go", work)
+    (go_dir / "bench_wait.go").write_text(GO_WAIT)
+    go_build(go_dir, work / "go_module", ".")
+    go_build(ROOT / "benchmarks" / "echo", work / "echo", "main.go")
+    return {
+        "echo": ([str(work / "echo")], work),
+        "python": ([sys.executable, "bench_main.py"], python_dir),
+        "go": ([str(work / "go_module")], go_dir),
+    }
+
+
+def measure(command: list[str], cwd: Path, seconds: float) -> dict[str, object]:
+    figures: dict[str, object] = {}
+    for size, label in ((100, "100 B"), (64 * 1024, "64 KiB")):
+        for in_flight in (1, 64):
+            with ModuleProcess(command, cwd=cwd) as module:
+                load = closed_loop(module, request_body("echo", size), in_flight, seconds)
+                figures[f"{label}, {in_flight} in flight"] = load
+                figures[f"exited during {label}, {in_flight}"] = not module.alive()
+    with ModuleProcess(command, cwd=cwd) as module:
+        figures["wait 10 ms, 64 in flight"] = closed_loop(
+            module, request_body("wait", 100), 64, seconds
+        )
+    with ModuleProcess(command, cwd=cwd) as module:
+        module.send_raw(pack(0, REQ, body=request_body("echo", 100)))
+        module.read_package()
+        time.sleep(0.2)
+        figures["idle RSS"] = rss_kib(module, "VmRSS")
+        body = request_body("echo", 16 * MiB)
+        start = time.perf_counter()
+        module.send_raw(pack(1, REQ, body=body))
+        reply = module.read_package(timeout=120)
+        figures["16 MiB request"] = (time.perf_counter() - start) * 1000
+        figures["16 MiB answered"] = (
+            reply.type == RES and reply.value == msgpack.unpackb(body)["value"]
+        )
+        figures["16 MiB peak RSS"] = rss_kib(module, "VmHWM")
+    return figures
+
+
+def print_table(results: dict[str, dict[str, object]]) -> None:
+    limit = results["echo"]
+    ideal_wait = 64 / WAIT_SECONDS
+    print(f"{'figure':34} {'echo (limit)':>16} {'python':>24} {'go':>24}")
+
+    def row(name: str, values: list[str]) -> None:
+        print(f"{name:34} " + " ".join(f"{v:>{w}}" for v, w in zip(values, (16, 24, 24))))
+
+    for key, value in limit.items():
+        if isinstance(value, Load):
+            base = ideal_wait if key.startswith("wait") else value.per_second
+            cells = []
+            for module in ("echo", "python", "go"):
+                load = results[module][key]
+                cells.append(
+                    f"{load.per_second:8.0f}/s {load.per_second / base:4.2f}x"
+                    if module != "echo"
+                    else f"{load.per_second:8.0f}/s"
+                )
+            row(f"{key} req/s", cells)
+            cells = [
+                f"{results[m][key].p50_ms:.2f}/{results[m][key].p99_ms:.2f} ms"
+                for m in ("echo", "python", "go")
+            ]
+            row(f"{key} p50/p99", cells)
+    for key in ("16 MiB request", "16 MiB peak RSS", "idle RSS"):
+        unit = " ms" if key.endswith("request") else " KiB"
+        base = float(limit[key])
+        cells = [f"{limit[key]:.0f}{unit}"] + [
+            f"{results[m][key]:.0f}{unit} {float(results[m][key]) / base:5.2f}x"
+            for m in ("python", "go")
+        ]
+        row(key, cells)
+    if ideal_wait:
+        print(f"(wait 10 ms: ratio to the ideal {ideal_wait:.0f}/s, not to echo)")
+    for module in ("python", "go"):
+        figures = results[module]
+        payload = 16 * MiB // 1024
+        exits = [k for k, v in figures.items() if k.startswith("exited") and v]
+        print(
+            f"{module}: 16 MiB answered: {figures['16 MiB answered']}, peak RSS "
+            f"{figures['16 MiB peak RSS'] / payload:.2f}x the payload; "
+            f"exited under load: {', '.join(exits) or 'never'}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="per load figure (2)")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        modules = prepare(Path(tmp))
+        results = {name: measure(cmd, cwd, options.seconds) for name, (cmd, cwd) in modules.items()}
+    print_table(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
