@@ -194,45 +194,50 @@ def measure(command: list[str], cwd: Path, seconds: float) -> dict[str, object]:
     return figures
 
 
-def print_table(results: dict[str, dict[str, object]]) -> None:
+def print_table(results: dict[str, dict[str, object] | None]) -> None:
     limit = results["echo"]
+    modules = [name for name in ("python", "go") if results[name]]
     ideal_wait = 64 / WAIT_SECONDS
-    print(f"{'figure':34} {'echo (limit)':>16} {'python':>24} {'go':>24}")
 
-    def row(name: str, values: list[str]) -> None:
-        print(f"{name:34} " + " ".join(f"{v:>{w}}" for v, w in zip(values, (16, 24, 24))))
+    def row(name: str, cells: list[str]) -> None:
+        print(f"{name:34} {cells[0]:>16} " + " ".join(f"{cell:>24}" for cell in cells[1:]))
 
+    row("figure", ["echo (limit)", *modules])
     for key, value in limit.items():
-        if isinstance(value, Load):
-            base = ideal_wait if key.startswith("wait") else value.per_second
-            cells = []
-            for module in ("echo", "python", "go"):
-                load = results[module][key]
-                cells.append(
-                    f"{load.per_second:8.0f}/s {load.per_second / base:4.2f}x"
-                    if module != "echo"
-                    else f"{load.per_second:8.0f}/s"
-                )
-            row(f"{key} req/s", cells)
-            cells = [
+        if not isinstance(value, Load):
+            continue
+        base = ideal_wait if key.startswith("wait") else value.per_second
+        row(
+            f"{key} req/s",
+            [f"{value.per_second:.0f}/s"]
+            + [
+                f"{results[m][key].per_second:.0f}/s {results[m][key].per_second / base:5.2f}x"
+                for m in modules
+            ],
+        )
+        row(
+            f"{key} p50/p99",
+            [
                 f"{results[m][key].p50_ms:.2f}/{results[m][key].p99_ms:.2f} ms"
-                for m in ("echo", "python", "go")
-            ]
-            row(f"{key} p50/p99", cells)
+                for m in ("echo", *modules)
+            ],
+        )
     for key in ("16 MiB request", "16 MiB peak RSS", "idle RSS"):
         unit = " ms" if key.endswith("request") else " KiB"
         base = float(limit[key])
-        cells = [f"{limit[key]:.0f}{unit}"] + [
-            f"{results[m][key]:.0f}{unit} {float(results[m][key]) / base:5.2f}x"
-            for m in ("python", "go")
-        ]
-        row(key, cells)
-    if ideal_wait:
-        print(f"(wait 10 ms: ratio to the ideal {ideal_wait:.0f}/s, not to echo)")
-    for module in ("python", "go"):
+        row(
+            key,
+            [f"{limit[key]:.0f}{unit}"]
+            + [
+                f"{results[m][key]:.0f}{unit} {float(results[m][key]) / base:5.2f}x"
+                for m in modules
+            ],
+        )
+    print(f"(wait 10 ms: the ratio is to the ideal {ideal_wait:.0f}/s, not to echo)")
+    payload = 16 * MiB // 1024
+    for module in modules:
         figures = results[module]
-        payload = 16 * MiB // 1024
-        exits = [k for k, v in figures.items() if k.startswith("exited") and v]
+        exits = [key for key, value in figures.items() if key.startswith("exited") and value]
         print(
             f"{module}: 16 MiB answered: {figures['16 MiB answered']}, peak RSS "
             f"{figures['16 MiB peak RSS'] / payload:.2f}x the payload; "
@@ -243,10 +248,19 @@ def print_table(results: dict[str, dict[str, object]]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="per load figure (2)")
+    parser.add_argument(
+        "--modules",
+        type=lambda text: {"echo", *text.split(",")},
+        default={"echo", "python", "go"},
+        help="python,go (default: both; echo always runs)",
+    )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         modules = prepare(Path(tmp))
-        results = {name: measure(cmd, cwd, options.seconds) for name, (cmd, cwd) in modules.items()}
+        results = {
+            name: measure(cmd, cwd, options.seconds) if name in options.modules else None
+            for name, (cmd, cwd) in modules.items()
+        }
     print_table(results)
     return 0
 

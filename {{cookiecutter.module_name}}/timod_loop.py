@@ -36,6 +36,8 @@ REQ, RES, ERR = 80, 81, 82
 MAX_BODY = 256 * 1024 * 1024
 # Replies are written in pieces of this size, so the pipe's buffer never holds a whole copy.
 WRITE_CHUNK = 1024 * 1024
+# Replies wait for the pipe when more than this is written but not yet sent.
+MAX_UNSENT = 4 * 1024 * 1024
 
 
 class PackageReader(asyncio.Protocol):
@@ -114,21 +116,49 @@ class PackageReader(asyncio.Protocol):
 
 
 class ReplyWriter:
-    """Writes reply packages to stdout, one whole package at a time."""
+    """Writes reply packages to stdout, each package whole.
+
+    Small replies are gathered and written together once per turn of the event loop: under
+    load that is one system call for many replies instead of one each. A large reply goes out
+    in pieces, waiting for the pipe in between, so it is never copied whole into the pipe's
+    buffer; meanwhile other replies wait, as their bytes must not land inside it.
+    """
 
     def __init__(self, writer: asyncio.StreamWriter):
         self._writer = writer
-        # Held while one package is written: its pieces must not interleave with another's.
-        self._lock = asyncio.Lock()
+        self._pending: list[bytes | memoryview] = []
+        self._flush_scheduled = False
+        self._large = asyncio.Lock()  # held while a large package is written in pieces
 
     async def send(self, pid: int, tp: int, body: bytes | memoryview = b"") -> None:
-        """Write one package; a large body goes out in pieces, so it is never copied whole."""
+        header = HEADER.pack(len(body), pid, tp, tp ^ 0xFF)
+        if len(body) <= WRITE_CHUNK:
+            self._pending += (header, body)
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._flush)
+            if self._writer.transport.get_write_buffer_size() > MAX_UNSENT:
+                async with self._large:  # also keeps Python < 3.10 from two drains at once
+                    await self._writer.drain()
+            return
         view = memoryview(body)
-        async with self._lock:
-            self._writer.write(HEADER.pack(len(body), pid, tp, tp ^ 0xFF))
+        async with self._large:
+            self._write_pending()
+            self._writer.write(header)
             for start in range(0, len(view), WRITE_CHUNK):
                 self._writer.write(view[start : start + WRITE_CHUNK])
                 await self._writer.drain()
+        self._flush()
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if not self._large.locked():  # else the large package's writer flushes when done
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        if self._pending:
+            self._writer.write(b"".join(self._pending))
+            self._pending.clear()
 
     async def send_error(self, pid: int, tp: int, exc: Exception) -> None:
         if isinstance(exc, TiException):
