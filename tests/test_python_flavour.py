@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE_DIR
 from manifest import check_manifest, lint_manifest
+from thingsdb_peer import CONF_OK, ModuleProcess, build_request
+
+MiB = 1024 * 1024
 
 # needs_config x function lists, with every license in the rotation.
 PYTHON_MATRIX = [
@@ -225,3 +230,34 @@ def test_free_text_typed_at_the_prompts_is_taken_literally(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     manifest = json.loads((tmp_path / "demo" / "module.json").read_text(encoding="utf-8"))
     assert manifest["doc"] == description
+
+
+def supported_pythons() -> list[pytest.param]:
+    """Every Python from 3.9 (ThingsDB's minimum) up that this machine has."""
+    found = []
+    for minor in range(9, 15):
+        candidates = sorted(Path.home().glob(f".pyenv/versions/3.{minor}.*/bin/python3"))
+        candidates.append(shutil.which(f"python3.{minor}"))
+        for path in filter(None, candidates):
+            # pyenv's shims exist for every version but run only the selected ones.
+            if subprocess.run([str(path), "-c", ""], capture_output=True).returncode == 0:
+                found.append(pytest.param(str(path), id=f"python3.{minor}"))
+                break
+    return found or [pytest.param(None, marks=pytest.mark.skip(reason="no Python 3.9+ found"))]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("python", supported_pythons())
+def test_module_runs_on_every_supported_python(baked, tmp_path, python):
+    # What ThingsDB does: pip install requirements.txt for its interpreter, start main.py.
+    project = baked(needs_config="yes")
+    site = tmp_path / "site"
+    project.run(
+        python, "-m", "pip", "install", "-q", "--target", str(site), "-r", "requirements.txt"
+    )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    with ModuleProcess([python, "main.py"], cwd=project.path, env=env) as module:
+        assert module.configure({"prefix": "> "}).type == CONF_OK, module.stderr_text()
+        request = build_request(project.manifest, "echo", ["x" * MiB])
+        assert module.call(request, timeout=30) == "> " + "x" * MiB
+        assert module.terminate() == 0
