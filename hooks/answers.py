@@ -215,6 +215,7 @@ RULES: dict[str, Callable[[str, str], list[str]]] = {
     "license": _one_of(LICENSES),
     "functions": lambda answer, value: [],  # checked with the language below
     "needs_config": _yes_no,
+    "template_updates": _yes_no,
 }
 GO_RULES: dict[str, Callable[[str, str], list[str]]] = {
     "go_module_path": _rule(
@@ -239,8 +240,9 @@ def validate_answers(answers: MutableMapping[str, Any]) -> list[str]:
 
 
 def normalize_answers(answers: MutableMapping[str, Any]) -> None:
-    """Give valid answers the form the templates use: needs_config as a real bool."""
+    """Give valid answers the form the templates use: the yes/no answers as real bools."""
     answers["needs_config"] = parse_bool(answers.get("needs_config"))
+    answers["template_updates"] = parse_bool(answers.get("template_updates"))
 
 
 def check_answers(answers: MutableMapping[str, Any]) -> str:

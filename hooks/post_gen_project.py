@@ -19,7 +19,7 @@ PYTHON_ONLY = [
 GO_ONLY = ["go.mod", "go.sum", "tools/build", "bin", "*.go"]
 
 # Scripts a module author runs directly.
-EXECUTABLES = ["tools/manifest.py", "tools/thingsdb_peer.py"]
+EXECUTABLES = ["tools/manifest.py", "tools/thingsdb_peer.py", "tools/release.py"]
 
 
 def remove(paths: list[str]) -> None:

@@ -1,0 +1,539 @@
+#!/usr/bin/env python3
+"""Release the module: module.json's ``version`` is its one version.
+
+ThingsDB installs a module from a tag (``new_module(name, 'github.com/OWNER/REPO@vX.Y.Z')``)
+and re-installs it only when the ``version`` in module.json changes. A release is therefore:
+bump that version, rebuild ``bin/`` (Go modules), commit, tag ``v<version>`` and push. CI
+checks the pushed tag and creates the GitHub release; the Release workflow (Actions tab) runs
+this same script and creates the release itself.
+
+Commands (run from anywhere in the repository):
+
+  python tools/release.py release 0.2.0             bump, build, commit, tag v0.2.0 and push
+  python tools/release.py release 0.2.0 --no-push   the same, without pushing
+  python tools/release.py check-tag v0.2.0          does the checked-out tag match module.json
+                                                    (and, for Go, do bin/'s binaries rebuild
+                                                    bit for bit from the source)?
+  python tools/release.py check-bump                warn when module code changed since the
+                                                    last tag but the version did not
+
+Errors are one line on stderr and a non-zero exit status; inside GitHub Actions, errors and
+warnings are workflow annotations instead. Standard library only; Python 3.9+.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = "module.json"
+# ThingsDB's rule (src/ti/mod/manifest.c): 1 to 3 dot-separated groups of 1 to 5 digits.
+VERSION = re.compile(r"[0-9]{1,5}(?:\.[0-9]{1,5}){0,2}")
+TAG_PREFIX = "v"
+# Files of a Go module that end up in its binaries (besides the *.go files of the main package).
+GO_MODULE_FILES = ("go.mod", "go.sum")
+# A Go release as `go version` names it (not a development build).
+GO_RELEASE = re.compile(r"go1\.[0-9]+(?:\.[0-9]+)?")
+
+
+class ReleaseError(Exception):
+    """A reason to stop; printed as one line."""
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def in_github_actions() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def error(message: str) -> None:
+    if in_github_actions():  # an annotation, shown in the log as well
+        print(f"::error title=Release::{one_line(message)}", flush=True)
+    else:
+        print(f"release: error: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+def warning(title: str, message: str) -> None:
+    if in_github_actions():
+        print(f"::warning title={title}::{one_line(message)}", flush=True)
+    else:
+        print(f"release: warning: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+# --- running git and go ----------------------------------------------------------------------
+
+
+def run(
+    *command: str, capture: bool = True, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run a command in the repository root; a failure becomes a one-line ReleaseError."""
+    try:
+        result = subprocess.run(
+            command,
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE if capture else None,
+            stderr=subprocess.PIPE if capture else None,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise ReleaseError(f"`{command[0]}` is not installed (or not on PATH)") from None
+    if check and result.returncode != 0:
+        detail = ""
+        if capture:
+            lines = [line for line in (result.stderr or result.stdout or "").splitlines() if line]
+            detail = f": {lines[-1].strip()}" if lines else ""
+        raise ReleaseError(f"`{' '.join(command)}` failed (exit {result.returncode}){detail}")
+    return result
+
+
+def git(*args: str, check: bool = True) -> str:
+    return run("git", *args, check=check).stdout.strip()
+
+
+def git_ok(*args: str) -> bool:
+    return run("git", *args, check=False).returncode == 0
+
+
+def ensure_repository() -> None:
+    top = run("git", "rev-parse", "--show-toplevel", check=False)
+    if top.returncode != 0:
+        raise ReleaseError(f"{ROOT} is not a git repository (git init, commit, then release)")
+    if Path(top.stdout.strip()).resolve() != ROOT:
+        raise ReleaseError(f"{ROOT} is not the root of its git repository")
+    if not git_ok("rev-parse", "-q", "--verify", "HEAD^{commit}"):
+        raise ReleaseError("the repository has no commit yet; commit the module first")
+
+
+def dirty_files(include_untracked: bool = True) -> list[str]:
+    args = ["status", "--porcelain"]
+    if not include_untracked:
+        args.append("--untracked-files=no")
+    output = run("git", *args).stdout  # not stripped: the status columns matter
+    return [line[3:] for line in output.splitlines() if line.strip()]
+
+
+def ensure_clean(include_untracked: bool = True) -> None:
+    dirty = dirty_files(include_untracked)
+    if dirty:
+        shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
+        raise ReleaseError(
+            f"the work tree has uncommitted changes ({shown}); commit or stash them first"
+        )
+
+
+# --- versions and module.json ----------------------------------------------------------------
+
+
+def parse_version(text: str, what: str = "version") -> tuple[int, int, int]:
+    """A ThingsDB version as a comparable triple ("1.2" is 1.2.0)."""
+    if text.startswith(TAG_PREFIX) and VERSION.fullmatch(text[len(TAG_PREFIX) :]):
+        raise ReleaseError(f"{what} {text!r}: give the version without the v, like {text[1:]}")
+    if not VERSION.fullmatch(text):
+        raise ReleaseError(
+            f"{what} {text!r} is not a ThingsDB version: 1 to 3 dot-separated groups of "
+            "1 to 5 digits, like 0.2.0 (no v, no suffix)"
+        )
+    groups = [int(group) for group in text.split(".")]
+    return tuple(groups + [0] * (3 - len(groups)))  # type: ignore[return-value]
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\n\r":
+        pos += 1
+    return pos
+
+
+def find_version(text: str, name: str = MANIFEST) -> tuple[int, int, str]:
+    """Where module.json's top-level ``version`` value is: (start, end, version text).
+
+    Only that value is ever rewritten, so the file keeps its formatting, and a ``version``
+    key nested elsewhere (say, a default argument) is left alone.
+    """
+    decoder = json.JSONDecoder()
+    found: tuple[int, int, str] | None = None
+    try:
+        pos = _skip_space(text, 0)
+        if text[pos] != "{":
+            raise ValueError("not an object")
+        pos = _skip_space(text, pos + 1)
+        while text[pos] != "}":
+            if text[pos] != '"':
+                raise ValueError("expected a key")
+            key, pos = json.decoder.scanstring(text, pos + 1)  # type: ignore[attr-defined]
+            pos = _skip_space(text, pos)
+            if text[pos] != ":":
+                raise ValueError("expected ':'")
+            start = _skip_space(text, pos + 1)
+            value, pos = decoder.raw_decode(text, start)
+            if key == "version":
+                if found is not None:
+                    raise ReleaseError(f"{name} has the key `version` twice; keep one")
+                if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                    raise ReleaseError(f'{name}: `version` must be a string like "0.1.0"')
+                found = (start, pos, value if isinstance(value, str) else text[start:pos])
+            pos = _skip_space(text, pos)
+            if text[pos] == ",":
+                pos = _skip_space(text, pos + 1)
+            elif text[pos] != "}":
+                raise ValueError("expected ',' or '}'")
+    except (ValueError, IndexError) as exc:
+        raise ReleaseError(f"{name} is not valid JSON ({exc}); fix it first") from None
+    if found is None:
+        raise ReleaseError(f"{name} has no top-level `version`")
+    return found
+
+
+def read_manifest(text: str, name: str = MANIFEST) -> dict[str, Any]:
+    try:
+        manifest = json.loads(text)
+    except ValueError as exc:
+        raise ReleaseError(f"{name} is not valid JSON ({exc}); fix it first") from None
+    if not isinstance(manifest, dict):
+        raise ReleaseError(f"{name} must hold a JSON object")
+    return manifest
+
+
+def manifest_text() -> str:
+    path = ROOT / MANIFEST
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ReleaseError(f"no {MANIFEST} in {ROOT}") from None
+    except UnicodeDecodeError:
+        raise ReleaseError(f"{MANIFEST} is not UTF-8") from None
+
+
+def with_version(text: str, version: str) -> str:
+    """module.json's text with only the top-level version value replaced."""
+    start, end, _ = find_version(text)
+    updated = text[:start] + json.dumps(version) + text[end:]
+    expected = dict(read_manifest(text), version=version)
+    if read_manifest(updated) != expected:  # never write anything but the version
+        raise ReleaseError(f"could not change only the version in {MANIFEST}; edit it by hand")
+    return updated
+
+
+def is_go_module(manifest: dict[str, Any]) -> bool:
+    """The Go flavour: main maps platforms to binaries, built by tools/build."""
+    return isinstance(manifest.get("main"), dict) and (ROOT / "tools" / "build").is_dir()
+
+
+def check_manifest_file() -> None:
+    """Run tools/manifest.py (ThingsDB's own checks) when the repository has it."""
+    checker = ROOT / "tools" / "manifest.py"
+    if checker.is_file():
+        result = run(sys.executable, str(checker), MANIFEST, check=False)
+        if result.returncode != 0:
+            problem = (result.stdout or result.stderr).strip().splitlines()
+            raise ReleaseError(problem[0] if problem else f"{MANIFEST} failed its checks")
+
+
+def go_release_of(binaries: list[str]) -> str | None:
+    """The Go release that built the committed binaries (``go version FILE``), if any.
+
+    Go builds are reproducible with the same Go release only, so the tag check rebuilds with
+    the release that built bin/ (Go fetches it when it is not the local one): bin/ may come
+    from a local release or from the Release workflow alike.
+    """
+    existing = [name for name in binaries if (ROOT / name).is_file()]
+    if not existing:
+        return None
+    found = set()
+    for line in run("go", "version", *existing, check=False).stdout.splitlines():
+        words = line.rpartition(": ")[2].split()
+        if words and GO_RELEASE.fullmatch(words[0]):
+            found.add(words[0])
+    if len(found) > 1:
+        raise ReleaseError(
+            f"bin/ holds binaries of several Go releases ({', '.join(sorted(found))}): "
+            "rebuild it with one (go run ./tools/build) and commit"
+        )
+    return found.pop() if found else None
+
+
+# --- release ---------------------------------------------------------------------------------
+
+
+def current_branch() -> str | None:
+    result = run("git", "symbolic-ref", "-q", "--short", "HEAD", check=False)
+    return result.stdout.strip() or None
+
+
+def cmd_release(version: str, push: bool, remote: str | None) -> int:
+    ensure_repository()
+    new = parse_version(version, "the new version")
+    text = manifest_text()
+    _, _, current = find_version(text)
+    if not VERSION.fullmatch(current):
+        raise ReleaseError(
+            f"{MANIFEST}'s version {current!r} is not a ThingsDB version; fix it by hand first"
+        )
+    if new <= parse_version(current):
+        raise ReleaseError(
+            f"the new version {version} must be greater than the current {current} "
+            "(ThingsDB re-installs a module only when the version changes)"
+        )
+    ensure_clean()
+    tag = TAG_PREFIX + version
+    if git_ok("rev-parse", "-q", "--verify", f"refs/tags/{tag}"):
+        raise ReleaseError(f"the tag {tag} exists already")
+    if not git_ok("var", "GIT_COMMITTER_IDENT"):
+        raise ReleaseError("git does not know who you are: set user.name and user.email")
+    branch = current_branch()
+    if push:
+        if branch is None:
+            raise ReleaseError("HEAD is detached: check out the branch to release from")
+        if remote is None:
+            remote = git("config", f"branch.{branch}.remote", check=False) or "origin"
+        if not git_ok("remote", "get-url", remote):
+            raise ReleaseError(
+                f"there is no git remote {remote!r} to push to (add one, or use --no-push)"
+            )
+    go = is_go_module(read_manifest(text))
+    if go:
+        run("go", "version")  # a clear error before anything changes when Go is missing
+
+    (ROOT / MANIFEST).write_bytes(with_version(text, version).encode("utf-8"))
+    try:
+        if go:
+            say(f"Building bin/ for {tag} (go run ./tools/build) ...")
+            run("go", "run", "./tools/build", capture=False)
+        check_manifest_file()
+        git("add", "--", MANIFEST)
+        if go:
+            git("add", "--all", "--", "bin")
+        git("commit", "-q", "-m", f"Release {tag}")
+    except BaseException:
+        restore_work_tree(go)
+        raise
+    git("tag", "-a", tag, "-m", f"Release {tag}")
+    say(f"Committed and tagged {tag} ({git('rev-parse', '--short', 'HEAD')}).")
+
+    where = branch or "HEAD"
+    push_command = f"git push --atomic {remote or 'origin'} {where} {tag}"
+    if not push:
+        say(f"Not pushed. To publish: {push_command}")
+        return 0
+    refs = [f"HEAD:refs/heads/{branch}", f"refs/tags/{tag}"]
+    result = run("git", "push", "--atomic", str(remote), *refs, check=False, capture=False)
+    if result.returncode != 0:
+        raise ReleaseError(f"the push failed; {tag} is committed and tagged here: {push_command}")
+    say(f"Pushed {branch} and {tag} to {remote}. CI checks the tag and creates the GitHub release.")
+    return 0
+
+
+def restore_work_tree(go: bool) -> None:
+    """Undo a release that stopped before its commit (the work tree was clean before)."""
+    run("git", "reset", "-q", "--", MANIFEST, check=False)
+    run("git", "checkout", "-q", "--", MANIFEST, check=False)
+    if go:
+        run("git", "reset", "-q", "--", "bin", check=False)
+        run("git", "checkout", "-q", "--", "bin", check=False)
+        run("git", "clean", "-fdq", "--", "bin", check=False)
+
+
+# --- check-tag -------------------------------------------------------------------------------
+
+
+def cmd_check_tag(tag: str) -> int:
+    ensure_repository()
+    tag = tag[len("refs/tags/") :] if tag.startswith("refs/tags/") else tag
+    if not tag.startswith(TAG_PREFIX):
+        raise ReleaseError(f"the tag {tag!r} is not a release tag: releases are tagged v<version>")
+    version = tag[len(TAG_PREFIX) :]
+    parse_version(version, f"the tag {tag}'s version")
+    tagged = git("rev-parse", "-q", "--verify", f"refs/tags/{tag}^{{commit}}", check=False)
+    if tagged and tagged != git("rev-parse", "HEAD"):
+        raise ReleaseError(f"{tag} is not the checked-out commit: git checkout {tag} first")
+    ensure_clean(include_untracked=False)
+    text = manifest_text()
+    _, _, current = find_version(text)
+    if current != version:
+        raise ReleaseError(
+            f"the tag {tag} does not match {MANIFEST}'s version {current!r}: "
+            f"tag the commit that sets the version to {version!r} (python tools/release.py "
+            f"release {version})"
+        )
+    manifest = read_manifest(text)
+    if is_go_module(manifest):
+        binaries = sorted({v for v in manifest["main"].values() if isinstance(v, str)})
+        builder = go_release_of(binaries)
+        env = None
+        if builder:
+            # the same Go release as the one that built bin/ (GOTOOLCHAIN fetches it if need be)
+            env = dict(os.environ, GOTOOLCHAIN=builder)
+        say(
+            f"Rebuilding bin/ from the source of {tag} with {builder or 'the local Go'} "
+            "(go run ./tools/build -check) ..."
+        )
+        result = run("go", "run", "./tools/build", "-check", capture=False, check=False, env=env)
+        if result.returncode != 0:
+            raise ReleaseError(
+                f"the binaries in bin/ at {tag} do not rebuild bit for bit from its source "
+                "(see above): release with python tools/release.py or the Release workflow, "
+                "which build bin/ before tagging"
+            )
+        say(f"{tag} matches {MANIFEST}'s version, and bin/ rebuilds bit for bit.")
+    else:
+        say(f"{tag} matches {MANIFEST}'s version.")
+    return 0
+
+
+# --- check-bump ------------------------------------------------------------------------------
+
+
+def module_files(manifest: dict[str, Any], candidates: list[str]) -> list[str]:
+    """The files among ``candidates`` that ThingsDB installs, or that become the binaries."""
+    installed: set[str] = set()
+    main = manifest.get("main")
+    if isinstance(main, str):
+        installed.add(main)
+    elif isinstance(main, dict):
+        installed.update(v for v in main.values() if isinstance(v, str))
+    includes = manifest.get("includes")
+    if isinstance(includes, list):
+        installed.update(v for v in includes if isinstance(v, str))
+    if isinstance(main, str) and main.endswith(".py") and "requirements" not in manifest:
+        installed.add("requirements.txt")  # ThingsDB pip-installs it
+    go = isinstance(main, dict)
+
+    def counts(path: str) -> bool:
+        if path in installed:
+            return True
+        if go and (path in GO_MODULE_FILES or path.startswith("bin/")):
+            return True
+        # the Go main package: *.go files at the root, tests excepted
+        return go and "/" not in path and path.endswith(".go") and not path.endswith("_test.go")
+
+    return [path for path in candidates if counts(path)]
+
+
+def last_tag() -> str | None:
+    result = run(
+        "git", "describe", "--tags", "--abbrev=0", "--match", "v[0-9]*", "HEAD", check=False
+    )
+    return result.stdout.strip() or None
+
+
+def cmd_check_bump() -> int:
+    ensure_repository()
+    tag = last_tag()
+    if tag is None:
+        if git("rev-parse", "--is-shallow-repository") == "true":
+            warning(
+                "Version check",
+                "a shallow clone has no tags to compare with: check out with fetch-depth: 0",
+            )
+        else:
+            say("No release tag yet: nothing to compare the version with.")
+        return 0
+    text = manifest_text()
+    manifest = read_manifest(text)
+    _, _, current = find_version(text)
+    old_text = run("git", "show", f"{tag}:{MANIFEST}", check=False).stdout
+    old_manifest: dict[str, Any] = {}
+    old_version = None
+    if old_text:
+        try:
+            old_manifest = read_manifest(old_text, f"{MANIFEST} at {tag}")
+            old_version = find_version(old_text, f"{MANIFEST} at {tag}")[2]
+        except ReleaseError:
+            old_manifest, old_version = {}, None
+    if old_version is not None and current != old_version:
+        say(f"{MANIFEST}'s version changed since {tag} ({old_version} -> {current}).")
+        return 0
+    changed = [p for p in git("diff", "--name-only", tag, "--").splitlines() if p]
+    code = module_files(manifest, changed) + module_files(old_manifest, changed)
+    code = sorted(set(code))
+    if MANIFEST in changed and {k: v for k, v in manifest.items() if k != "version"} != {
+        k: v for k, v in old_manifest.items() if k != "version"
+    }:
+        code.insert(0, MANIFEST)
+    if not code:
+        say(f"No module code changed since {tag}; the version {current} stays right.")
+        return 0
+    shown = ", ".join(code[:5]) + (f" and {len(code) - 5} more" if len(code) > 5 else "")
+    warning(
+        "Version not bumped",
+        f"module code changed since {tag} ({shown}) but {MANIFEST}'s version is still "
+        f"{current}: ThingsDB re-installs a module only when the version changes. Release "
+        f"a new version (python tools/release.py release {suggest_next(current)}, or the "
+        "Release workflow).",
+    )
+    return 0
+
+
+def suggest_next(version: str) -> str:
+    if not VERSION.fullmatch(version):
+        return "X.Y.Z"
+    groups = version.split(".")
+    groups[-1] = str(min(int(groups[-1]) + 1, 99999))
+    return ".".join(groups)
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python tools/release.py",
+        description="Release the module: module.json's version is its one version.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    release = commands.add_parser(
+        "release",
+        help="bump module.json's version, rebuild bin/ (Go), commit, tag v<version>, push",
+    )
+    release.add_argument("version", help="the new version, e.g. 0.2.0 (no v)")
+    release.add_argument("--no-push", action="store_true", help="commit and tag, but do not push")
+    release.add_argument(
+        "--remote", help="the git remote to push to (default: the branch's remote, or origin)"
+    )
+    check_tag = commands.add_parser(
+        "check-tag",
+        help="check that TAG matches module.json's version (Go: and that bin/ rebuilds exactly)",
+    )
+    check_tag.add_argument("tag", help="the release tag, e.g. v0.2.0 (or refs/tags/v0.2.0)")
+    commands.add_parser(
+        "check-bump",
+        help="warn when module code changed since the last tag but the version did not",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.command == "release":
+            return cmd_release(args.version, push=not args.no_push, remote=args.remote)
+        if args.command == "check-tag":
+            return cmd_check_tag(args.tag)
+        return cmd_check_bump()
+    except ReleaseError as exc:
+        error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
