@@ -186,7 +186,7 @@ async def answer(handler: TiHandler, out: ReplyWriter, pid: int, tp: int, body: 
     error_type = CONF_ERR if tp == CONF else ERR
     try:
         try:
-            data = msgpack.unpackb(body, raw=False, strict_map_key=False) if body else None
+            data = msgpack.unpackb(body, raw=False, strict_map_key=False)
         except Exception as exc:
             raise BadDataError(f"package body is not valid MessagePack ({exc})") from None
         del body  # from here on only the decoded request is kept

@@ -1,0 +1,346 @@
+"""The Go flavour: baked with several platform sets and function lists, vetted, tested, and
+cross-built; every binary is checked to be an executable for its platform, built bit for bit
+the same each time.
+
+The Go build cache is shared with the rest of the machine (no temporary GOCACHE), so after the
+first run only the link steps are repeated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT_TEMPLATE_DIR
+from thingsdb_peer import CONF_OK, ModuleProcess, build_request, host_platform_key
+
+pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="needs the go command")
+
+MiB = 1024 * 1024
+PLATFORMS = json.loads((PROJECT_TEMPLATE_DIR / "tools/build/platforms.json").read_text())
+ALL_PLATFORMS = ", ".join(PLATFORMS)
+
+# needs_config x functions x platforms; together the platform sets cover every platform.
+GO_MATRIX = [
+    pytest.param(
+        {"needs_config": "no", "functions": "echo", "platforms": ALL_PLATFORMS},
+        id="no-config-echo-all-platforms",
+    ),
+    pytest.param(
+        {
+            "needs_config": "yes",
+            "functions": "echo, get_user, _private2",
+            "platforms": "linux/amd64, linux/arm64, linux/armv7",
+        },
+        id="config-three-functions-linux",
+    ),
+    pytest.param(
+        {
+            "needs_config": "no",
+            "functions": "a",
+            "platforms": "darwin/arm64, freebsd/amd64, freebsd/arm, linux/386",
+        },
+        id="no-config-one-letter-function-bsd-darwin-386",
+    ),
+    pytest.param(
+        {
+            "needs_config": "yes",
+            "functions": "Fetch,store_2 ,X",
+            "platforms": "linux/armv6, darwin/amd64, freebsd/386, freebsd/arm64",
+        },
+        id="config-mixed-case-functions-arm6-darwin-bsd",
+    ),
+]
+
+GO_FILES = {
+    "module.json",
+    "go.mod",
+    "go.sum",
+    "main.go",
+    "handlers.go",
+    "config.go",
+    "framing.go",
+    "handlers_test.go",
+    "protocol_test.go",
+    "tools/build/main.go",
+    "tools/build/main_test.go",
+    "tools/build/platforms.json",
+    "tools/manifest.py",
+    "tools/thingsdb_peer.py",
+    "README.md",
+    "LICENSE",
+    ".gitignore",
+    ".gitattributes",
+    ".editorconfig",
+}
+PYTHON_ONLY_FILES = {"main.py", "timod_loop.py", "requirements.txt", "pyproject.toml"}
+
+
+def go_answers(answers: dict) -> dict:
+    return {"language": "go", **answers}
+
+
+def go_name(name: str) -> str:
+    """The Go handler name part, as hooks/answers.py makes it (get_user -> GetUser)."""
+    return "".join(part[0].upper() + part[1:] for part in name.split("_") if part)
+
+
+def platform_of_key(key: str) -> str:
+    return next(platform for platform, spec in PLATFORMS.items() if key in spec["keys"])
+
+
+# --- executable headers -----------------------------------------------------------------------
+
+ELF_MAGIC = b"\x7fELF"
+ELFCLASS32, ELFCLASS64 = 1, 2
+ELFDATA2LSB = 1
+ET_EXEC = 2
+ELFOSABI = {"linux": (0, 3), "freebsd": (9,)}  # Linux binaries say SYSV (0), some GNU/Linux (3)
+# GOARCH -> (EI_CLASS, e_machine)
+ELF_MACHINE = {
+    "amd64": (ELFCLASS64, 62),  # EM_X86_64
+    "386": (ELFCLASS32, 3),  # EM_386
+    "arm64": (ELFCLASS64, 183),  # EM_AARCH64
+    "arm": (ELFCLASS32, 40),  # EM_ARM: 32-bit ARM
+}
+MH_MAGIC_64 = 0xFEEDFACF
+MH_EXECUTE = 2
+MACHO_CPU = {"amd64": 0x01000007, "arm64": 0x0100000C}  # CPU_TYPE_X86_64, CPU_TYPE_ARM64
+
+
+def executable_header(path: Path) -> dict:
+    """The fields of an ELF or Mach-O header that tell its OS and architecture."""
+    data = path.read_bytes()[:64]
+    if data[:4] == ELF_MAGIC:
+        e_type, e_machine = struct.unpack_from("<HH", data, 16)
+        return {
+            "format": "elf",
+            "class": data[4],
+            "data": data[5],
+            "osabi": data[7],
+            "type": e_type,
+            "machine": e_machine,
+        }
+    magic, cputype, _subtype, filetype = struct.unpack_from("<IiiI", data, 0)
+    if magic == MH_MAGIC_64:
+        return {"format": "macho", "cputype": cputype, "filetype": filetype}
+    return {"format": "unknown", "first bytes": data[:8].hex()}
+
+
+def assert_executable_for(path: Path, spec: dict) -> None:
+    header = executable_header(path)
+    where = f"{path.name} ({spec['goos']}/{spec['goarch']}): {header}"
+    if spec["goos"] == "darwin":
+        assert header["format"] == "macho", where
+        assert header["cputype"] == MACHO_CPU[spec["goarch"]], where
+        assert header["filetype"] == MH_EXECUTE, where
+    else:
+        assert header["format"] == "elf", where
+        assert header["data"] == ELFDATA2LSB, where
+        assert header["type"] == ET_EXEC, where
+        assert (header["class"], header["machine"]) == ELF_MACHINE[spec["goarch"]], where
+        assert header["osabi"] in ELFOSABI[spec["goos"]], where
+    assert os.access(path, os.X_OK), f"{path.name} is not executable"
+
+
+def build_settings(project, path: Path) -> dict[str, str]:
+    """The build settings Go records in a binary (`go version -m`): GOOS, GOARCH, GOARM, ..."""
+    output = project.run("go", "version", "-m", str(path)).stdout
+    settings = {}
+    for line in output.splitlines():
+        fields = line.strip().split("\t")
+        if len(fields) == 2 and fields[0] == "build" and "=" in fields[1]:
+            name, _, value = fields[1].partition("=")
+            settings[name] = value
+    return settings
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_build(project, *args: str) -> subprocess.CompletedProcess:
+    """`go run ./tools/build` in the project, whatever its exit status."""
+    return subprocess.run(
+        ["go", "run", "./tools/build", *args],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+# --- the generated project ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("answers", GO_MATRIX)
+class TestGoMatrix:
+    def test_has_the_go_files_and_no_python_module_files(self, baked, answers):
+        files = baked(**go_answers(answers)).files()
+        assert files >= GO_FILES
+        assert not files & PYTHON_ONLY_FILES
+        assert not [f for f in files if f.startswith(("tests/", "bin/"))]
+
+    def test_main_maps_every_key_of_the_chosen_platforms_to_a_flat_bin_file(self, baked, answers):
+        project = baked(**go_answers(answers))
+        module = project.context["module_name"]
+        chosen = [p.strip() for p in answers["platforms"].split(",")]
+        expected = {
+            key: f"bin/{module}_{platform.replace('/', '_')}"
+            for platform in chosen
+            for key in PLATFORMS[platform]["keys"]
+        }
+        assert project.manifest["main"] == expected
+
+    def test_each_function_has_a_handler_and_a_test(self, baked, answers):
+        project = baked(**go_answers(answers))
+        handlers, tests = project.read("handlers.go"), project.read("handlers_test.go")
+        for name in (n.strip() for n in answers["functions"].split(",")):
+            assert f"{{name: {json.dumps(name)}, handler: handle{go_name(name)}}}" in handlers
+            assert f"func handle{go_name(name)}(ctx context.Context" in handlers
+            assert f"func TestHandle{go_name(name)}(t *testing.T)" in tests
+
+    def test_go_vet_gofmt_and_the_generated_tests_pass(self, baked, answers):
+        project = baked(**go_answers(answers))
+        project.run("go", "vet", "./...")
+        assert project.run("gofmt", "-l", ".").stdout == ""
+        result = project.run("go", "test", "-count=1", "./...")
+        assert "FAIL" not in result.stdout
+        # Both packages ran: the module (including the built binary) and the build tool.
+        assert result.stdout.count("ok ") == 2, result.stdout
+
+
+def test_go_mod_needs_nothing_after_baking(baked):
+    """go.mod and go.sum are complete: offline build and verify, and tidy changes nothing."""
+    project = baked(language="go", needs_config="yes")
+    offline = {"GOPROXY": "off", "GOFLAGS": "-mod=readonly"}
+    project.run("go", "build", "./...", env=offline)
+    project.run("go", "mod", "verify", env=offline)
+    tidy = subprocess.run(
+        ["go", "mod", "tidy", "-diff"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "GOPROXY": "off"},
+    )
+    if "module lookup disabled" in tidy.stderr:
+        pytest.skip("go mod tidy needs modules this machine's module cache does not have")
+    assert tidy.returncode == 0, tidy.stdout + tidy.stderr
+
+
+def test_go_mod_pins_go_timod_and_msgpack(baked):
+    text = baked(language="go", go_module_path="example.com/acme/weather").read("go.mod")
+    lines = [line.strip() for line in text.splitlines()]
+    assert lines[0] == "module example.com/acme/weather"
+    assert "go 1.22" in lines
+    assert "github.com/thingsdb/go-timod v0.0.3" in lines
+    assert "github.com/vmihailenco/msgpack/v4 v4.3.13" in lines
+
+
+def test_build_tool_is_not_rendered_by_jinja(baked):
+    # It holds no template syntax, so the baked copy is the template's file byte for byte.
+    project = baked(language="go")
+    for name in ("tools/build/main.go", "tools/build/main_test.go"):
+        assert project.file(name).read_bytes() == (PROJECT_TEMPLATE_DIR / name).read_bytes()
+
+
+# --- cross-building ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answers", GO_MATRIX)
+def test_cross_build_makes_the_right_executables_bit_for_bit(bake, answers):
+    project = bake(**go_answers(answers))
+    main = project.manifest["main"]
+
+    result = project.run("go", "run", "./tools/build")
+    table = result.stdout
+
+    files = sorted(set(main.values()))
+    assert sorted(f"bin/{p.name}" for p in project.file("bin").iterdir()) == files
+    for key, file in main.items():
+        path = project.file(file)
+        assert path.parent == project.file("bin"), f"{file} is not directly in bin/"
+        spec = PLATFORMS[platform_of_key(key)]
+        assert_executable_for(path, spec)
+        settings = build_settings(project, path)
+        assert (settings["GOOS"], settings["GOARCH"]) == (spec["goos"], spec["goarch"]), file
+        assert settings.get("GOARM") == spec.get("goarm"), file
+        assert settings["CGO_ENABLED"] == "0" and settings["-trimpath"] == "true", file
+        assert f"{file} " in table and sha256(path) in table, table
+    first = {file: sha256(project.file(file)) for file in files}
+
+    # -check rebuilds everything elsewhere and compares byte for byte.
+    check = project.run("go", "run", "./tools/build", "-check")
+    assert "bin/ matches the sources" in check.stderr
+    project.run("go", "run", "./tools/build")
+    assert {file: sha256(project.file(file)) for file in files} == first
+
+
+@pytest.mark.slow
+def test_build_check_names_a_binary_that_does_not_match(bake):
+    project = bake(language="go", platforms="linux/amd64, linux/arm64")
+    project.run("go", "run", "./tools/build")
+    changed = project.file("bin/demo_linux_arm64")
+    changed.write_bytes(changed.read_bytes() + b"\0")
+    project.file("bin/demo_linux_amd64").unlink()
+    result = run_build(project, "-check")
+    assert result.returncode == 1
+    assert "differs:  bin/demo_linux_arm64" in result.stderr
+    assert "missing:  bin/demo_linux_amd64" in result.stderr
+    assert "2 of 2 binaries in bin/ do not match" in result.stderr
+
+
+REFUSED_MAIN = [
+    pytest.param(
+        {"plan9/amd64": "bin/demo_plan9_amd64"},
+        '"plan9/amd64" is not a known platform key',
+        id="unknown-key",
+    ),
+    pytest.param({"linux/armhf": "bin/demo_linux_arm"}, '"linux/armhf"', id="unknown-arm-key"),
+    pytest.param({"linux/amd64": "bin/linux/demo"}, "directly in bin/", id="nested-in-bin"),
+    pytest.param({"linux/amd64": "demo_linux_amd64"}, "directly in bin/", id="outside-bin"),
+    pytest.param(
+        {"linux/amd64": "bin/demo", "darwin/arm64": "bin/demo"},
+        "named for two platforms",
+        id="one-file-two-platforms",
+    ),
+    pytest.param("bin/demo", '"main" must be a map', id="main-not-a-map"),
+]
+
+
+@pytest.mark.parametrize("main, message", REFUSED_MAIN)
+def test_build_refuses_a_main_map_it_cannot_build(bake, main, message):
+    project = bake(language="go", platforms="linux/amd64")
+    manifest = project.manifest
+    manifest["main"] = main if isinstance(main, str) else {**manifest["main"], **main}
+    project.file("module.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    result = run_build(project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    # `go run` itself adds "exit status 1"; the tool's own message is one line.
+    lines = [line for line in result.stderr.splitlines() if line != "exit status 1"]
+    assert len(lines) == 1 and lines[0].startswith("build: "), result.stderr
+    assert message in lines[0]
+    assert not project.file("bin").exists()
+
+
+@pytest.mark.slow
+def test_module_runs_as_thingsdb_starts_it(bake):
+    """The binary module.json names for this host answers the ThingsDB peer."""
+    key = host_platform_key()
+    if not any(key in spec["keys"] for spec in PLATFORMS.values()):
+        pytest.skip(f"no platform of the table runs on this host ({key})")
+    project = bake(language="go", needs_config="yes", platforms=platform_of_key(key))
+    project.run("go", "run", "./tools/build")
+    with ModuleProcess.for_project(project.path) as module:
+        assert module.configure({"prefix": "> "}).type == CONF_OK, module.stderr_text()
+        request = build_request(project.manifest, "echo", ["x" * MiB])
+        assert module.call(request, timeout=30) == "> " + "x" * MiB
+        assert module.terminate() == 0
