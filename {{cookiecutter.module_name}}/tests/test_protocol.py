@@ -161,6 +161,12 @@ def test_body_that_is_not_messagepack_gets_bad_data(module, manifest):
     assert_still_serving(module, manifest)
 
 
+def test_empty_body_gets_bad_data(module, manifest):
+    module.send_raw(pack(16, REQ, body=b""))
+    assert_error(module.read_package(), BAD_DATA_ERR, pid=16)
+    assert_still_serving(module, manifest)
+
+
 def test_wrong_check_byte_gets_bad_data(module, manifest):
     body = pack(0, REQ, build_request(manifest, first_function(manifest), [1]))[HEADER.size :]
     module.send_raw(HEADER.pack(len(body), 13, REQ, 0) + body)
