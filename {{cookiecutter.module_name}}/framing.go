@@ -27,6 +27,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	timod "github.com/thingsdb/go-timod"
 	"github.com/vmihailenco/msgpack/v4"
@@ -43,6 +44,10 @@ const (
 
 	// readBufferSize is the size of the buffer between stdin and the reader.
 	readBufferSize = 64 << 10
+
+	// writeBufferSize is the size of the buffer that gathers replies; a
+	// larger reply goes straight to the writer.
+	writeBufferSize = 64 << 10
 )
 
 // BadPkgError reports a package that cannot be used: a wrong check byte, a
@@ -147,24 +152,37 @@ func unexpected(err error) error {
 	return err
 }
 
-// ReplyWriter writes reply packages. Each package is a single Write, and
-// writes are serialised, so replies from concurrent requests never interleave.
+// ReplyWriter writes reply packages. Writes are serialised, so replies from
+// concurrent requests never interleave, and buffered: a reply written while
+// others wait for their turn stays in the buffer, and the last one in line
+// flushes them all in one write. Under load that is one system call for many
+// replies instead of one each.
 type ReplyWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu      sync.Mutex
+	w       *bufio.Writer
+	waiting atomic.Int32 // writers between calling WritePkg and holding mu
 }
 
 // NewReplyWriter returns a ReplyWriter writing to w.
 func NewReplyWriter(w io.Writer) *ReplyWriter {
-	return &ReplyWriter{w: w}
+	return &ReplyWriter{w: bufio.NewWriterSize(w, writeBufferSize)}
 }
 
-// WritePkg writes one complete package (header and body).
+// WritePkg writes one complete package (header and body). When it returns,
+// the package has been written to the underlying writer, or is in the buffer
+// of a writer that has yet to return and will flush it.
 func (rw *ReplyWriter) WritePkg(pkg []byte) error {
+	rw.waiting.Add(1)
 	rw.mu.Lock()
 	defer rw.mu.Unlock()
-	_, err := rw.w.Write(pkg)
-	return err
+	last := rw.waiting.Add(-1) == 0
+	if _, err := rw.w.Write(pkg); err != nil {
+		return err
+	}
+	if last {
+		return rw.w.Flush()
+	}
+	return nil
 }
 
 // WriteResult answers request pid with value. A value that cannot be packed

@@ -36,8 +36,11 @@ REQ, RES, ERR = 80, 81, 82
 MAX_BODY = 256 * 1024 * 1024
 # Replies are written in pieces of this size, so the pipe's buffer never holds a whole copy.
 WRITE_CHUNK = 1024 * 1024
-# Replies wait for the pipe when more than this is written but not yet sent.
-MAX_UNSENT = 4 * 1024 * 1024
+# Replies up to this size are gathered and written together once per turn of the event loop.
+GATHER_LIMIT = 4 * 1024
+# Replies wait for the pipe when more than this is written but not yet sent. Small on purpose:
+# the pipe transport moves its whole unsent buffer forward after every partial write.
+MAX_UNSENT = 64 * 1024
 
 
 class PackageReader(asyncio.Protocol):
@@ -119,36 +122,44 @@ class ReplyWriter:
     """Writes reply packages to stdout, each package whole.
 
     Small replies are gathered and written together once per turn of the event loop: under
-    load that is one system call for many replies instead of one each. A large reply goes out
-    in pieces, waiting for the pipe in between, so it is never copied whole into the pipe's
-    buffer; meanwhile other replies wait, as their bytes must not land inside it.
+    load that is one system call for many replies instead of one each. A larger reply waits
+    until the pipe has room and goes out in pieces of at most WRITE_CHUNK, so the pipe's
+    buffer stays small (the transport moves all of it forward after every partial write) and
+    never holds a whole copy of a large reply; other replies wait meanwhile, as their bytes
+    must not land inside it.
     """
 
     def __init__(self, writer: asyncio.StreamWriter):
         self._writer = writer
         self._pending: list[bytes | memoryview] = []
         self._flush_scheduled = False
-        self._large = asyncio.Lock()  # held while a large package is written in pieces
+        self._large = asyncio.Lock()  # held while a larger package is being written
+        self._drain_lock = asyncio.Lock()  # Python < 3.10 allows one drain() at a time
 
     async def send(self, pid: int, tp: int, body: bytes | memoryview = b"") -> None:
         header = HEADER.pack(len(body), pid, tp, tp ^ 0xFF)
-        if len(body) <= WRITE_CHUNK:
+        if len(body) <= GATHER_LIMIT:
             self._pending += (header, body)
             if not self._flush_scheduled:
                 self._flush_scheduled = True
                 asyncio.get_running_loop().call_soon(self._flush)
-            if self._writer.transport.get_write_buffer_size() > MAX_UNSENT:
-                async with self._large:  # also keeps Python < 3.10 from two drains at once
-                    await self._writer.drain()
+            await self._drain()
             return
         view = memoryview(body)
         async with self._large:
+            await self._drain()
             self._write_pending()
             self._writer.write(header)
             for start in range(0, len(view), WRITE_CHUNK):
                 self._writer.write(view[start : start + WRITE_CHUNK])
-                await self._writer.drain()
+                await self._drain()
         self._flush()
+
+    async def _drain(self) -> None:
+        """Wait while the pipe's unsent buffer is over its limit."""
+        if self._writer.transport.get_write_buffer_size() > MAX_UNSENT:
+            async with self._drain_lock:
+                await self._writer.drain()
 
     def _flush(self) -> None:
         self._flush_scheduled = False
