@@ -188,7 +188,7 @@ func (rw *ReplyWriter) WritePkg(pkg []byte) error {
 // WriteResult answers request pid with value. A value that cannot be packed
 // as MessagePack is answered with an operation error instead.
 func (rw *ReplyWriter) WriteResult(pid uint16, value any) error {
-	pkg, err := timod.PkgPack(pid, timod.ProtoModuleRes, value)
+	pkg, err := packPkg(pid, timod.ProtoModuleRes, value)
 	if err != nil {
 		return rw.WriteError(pid, timod.ProtoModuleErr, timod.ExOperation,
 			fmt.Sprintf("cannot pack the result as MessagePack: %v", err))
@@ -209,6 +209,23 @@ func (rw *ReplyWriter) WriteError(pid uint16, tp timod.Proto, code timod.Ex, msg
 // WriteConfOK tells ThingsDB that the configuration was accepted.
 func (rw *ReplyWriter) WriteConfOK(pid uint16) error {
 	return rw.WritePkg(timod.PkgPackBin(pid, timod.ProtoModuleConfOk, nil))
+}
+
+// packPkg returns a package with value as its MessagePack body. Unlike
+// timod.PkgPack, it encodes straight after the header instead of copying the
+// encoded body behind it, which saves a copy of every reply: 16 MiB for a
+// 16 MiB reply.
+func packPkg(pid uint16, tp timod.Proto, value any) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Write(make([]byte, headerSize))
+	if err := msgpack.NewEncoder(&buf).Encode(value); err != nil {
+		return nil, err
+	}
+	pkg := buf.Bytes()
+	binary.LittleEndian.PutUint32(pkg[0:4], uint32(len(pkg)-headerSize))
+	binary.LittleEndian.PutUint16(pkg[4:6], pid)
+	pkg[6], pkg[7] = byte(tp), byte(tp)^0xFF
+	return pkg, nil
 }
 
 // DecodeBody decodes a package body holding exactly one MessagePack value.

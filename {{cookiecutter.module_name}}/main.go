@@ -207,7 +207,11 @@ func decodeConfig(data []byte) (Config, error) {
 // answer runs one request and writes its reply.
 func (s *Server) answer(pkg *timod.Pkg, conf Config) {
 	defer s.running.Done()
-	result, err := s.call(pkg.Data, conf)
+	// The body is not needed once decoded; letting go of it here keeps a
+	// large request from being held in memory twice while it is answered.
+	data := pkg.Data
+	pkg.Data = nil
+	result, err := s.call(data, conf)
 	if err != nil {
 		code, msg := errorReply(err)
 		err = s.out.WriteError(pkg.Pid, timod.ProtoModuleErr, code, msg)
