@@ -165,18 +165,24 @@ def prepare(work: Path) -> dict[str, tuple[list[str], Path]]:
     }
 
 
-def measure(command: list[str], cwd: Path, seconds: float) -> dict[str, object]:
-    figures: dict[str, object] = {}
-    for size, label in ((100, "100 B"), (64 * 1024, "64 KiB")):
-        for in_flight in (1, 64):
-            with ModuleProcess(command, cwd=cwd) as module:
-                load = closed_loop(module, request_body("echo", size), in_flight, seconds)
-                figures[f"{label}, {in_flight} in flight"] = load
-                figures[f"exited during {label}, {in_flight}"] = not module.alive()
+LOADS = [
+    (f"{label}, {in_flight} in flight", function, size, in_flight)
+    for function, size, label in (("echo", 100, "100 B"), ("echo", 64 * 1024, "64 KiB"))
+    for in_flight in (1, 64)
+] + [("wait 10 ms, 64 in flight", "wait", 100, 64)]
+
+
+def measure_load(command: list[str], cwd: Path, load: tuple, seconds: float) -> Load:
+    _, function, size, in_flight = load
     with ModuleProcess(command, cwd=cwd) as module:
-        figures["wait 10 ms, 64 in flight"] = closed_loop(
-            module, request_body("wait", 100), 64, seconds
-        )
+        result = closed_loop(module, request_body(function, size), in_flight, seconds)
+        if not module.alive():
+            raise RuntimeError(f"{command[0]} exited under load: {module.stderr_text()}")
+    return result
+
+
+def measure_memory(command: list[str], cwd: Path) -> dict[str, object]:
+    figures: dict[str, object] = {}
     with ModuleProcess(command, cwd=cwd) as module:
         module.send_raw(pack(0, REQ, body=request_body("echo", 100)))
         module.read_package()
@@ -194,9 +200,32 @@ def measure(command: list[str], cwd: Path, seconds: float) -> dict[str, object]:
     return figures
 
 
-def print_table(results: dict[str, dict[str, object] | None]) -> None:
+def measure(modules: dict, rounds: int, seconds: float) -> dict[str, dict[str, object]]:
+    """Every figure of every module; loads in rounds that take turns between the modules
+    (a passing burst of load on the machine then spreads over all of them), median kept."""
+    samples: dict[str, dict[str, list[Load]]] = {name: {} for name in modules}
+    for _ in range(rounds):
+        for load in LOADS:
+            for name, (command, cwd) in modules.items():
+                result = measure_load(command, cwd, load, seconds)
+                samples[name].setdefault(load[0], []).append(result)
+    results: dict[str, dict[str, object]] = {}
+    for name, (command, cwd) in modules.items():
+        results[name] = {
+            key: Load(
+                statistics.median(s.per_second for s in runs),
+                statistics.median(s.p50_ms for s in runs),
+                statistics.median(s.p99_ms for s in runs),
+            )
+            for key, runs in samples[name].items()
+        }
+        results[name].update(measure_memory(command, cwd))
+    return results
+
+
+def print_table(results: dict[str, dict[str, object]]) -> None:
     limit = results["echo"]
-    modules = [name for name in ("python", "go") if results[name]]
+    modules = [name for name in ("python", "go") if name in results]
     ideal_wait = 64 / WAIT_SECONDS
 
     def row(name: str, cells: list[str]) -> None:
@@ -237,30 +266,27 @@ def print_table(results: dict[str, dict[str, object] | None]) -> None:
     payload = 16 * MiB // 1024
     for module in modules:
         figures = results[module]
-        exits = [key for key, value in figures.items() if key.startswith("exited") and value]
         print(
             f"{module}: 16 MiB answered: {figures['16 MiB answered']}, peak RSS "
-            f"{figures['16 MiB peak RSS'] / payload:.2f}x the payload; "
-            f"exited under load: {', '.join(exits) or 'never'}"
+            f"{figures['16 MiB peak RSS'] / payload:.2f}x the payload; never exited under load"
         )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="per load figure (2)")
+    parser.add_argument("--seconds", type=float, default=2.0, help="per load and round (2)")
+    parser.add_argument("--rounds", type=int, default=3, help="medians over this many (3)")
     parser.add_argument(
         "--modules",
-        type=lambda text: {"echo", *text.split(",")},
-        default={"echo", "python", "go"},
+        type=lambda text: ["echo", *text.split(",")],
+        default=["echo", "python", "go"],
         help="python,go (default: both; echo always runs)",
     )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        modules = prepare(Path(tmp))
-        results = {
-            name: measure(cmd, cwd, options.seconds) if name in options.modules else None
-            for name, (cmd, cwd) in modules.items()
-        }
+        prepared = prepare(Path(tmp))
+        modules = {name: prepared[name] for name in options.modules}
+        results = measure(modules, options.rounds, options.seconds)
     print_table(results)
     return 0
 
