@@ -16,10 +16,13 @@ the value and the rule.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import sys
 from collections.abc import Callable, Iterable, MutableMapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from cookiecutter.exceptions import FailedHookException
@@ -29,15 +32,30 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_TEMPLATE_DIR = TEMPLATE_DIR / "{{cookiecutter.module_name}}"
 PLATFORM_TABLE = PROJECT_TEMPLATE_DIR / "tools" / "build" / "platforms.json"
 
+
+def _load_tool(name: str) -> ModuleType:
+    """A module of the generated projects' tools/ folder, loaded from this template."""
+    key = f"thingsdb_template_tools.{name}"  # not to be mistaken for another `manifest`
+    if key not in sys.modules:
+        path = PROJECT_TEMPLATE_DIR / "tools" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(key, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        # No __pycache__ inside the template: cookiecutter would copy it into every project.
+        sys.dont_write_bytecode = True
+        spec.loader.exec_module(module)
+    return sys.modules[key]
+
+
 LANGUAGES = ("python", "go")
 LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "GPL-3.0-or-later")
 YES = ("yes", "y", "true", "1", "on")
 NO = ("no", "n", "false", "0", "off")
 
-# ThingsDB's name rule (src/ti/name.c): module and exposed function names.
-THINGSDB_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
-# ThingsDB's version rule (src/ti/mod/manifest.c): 1 to 3 groups of 1 to 5 digits.
-THINGSDB_VERSION = re.compile(r"[0-9]{1,5}(\.[0-9]{1,5}){0,2}")
+# ThingsDB's name and version rules live with the module.json validator that generated
+# projects ship; the answers follow the very same rules.
+THINGSDB_NAME = _load_tool("manifest").NAME
+THINGSDB_VERSION = _load_tool("manifest").VERSION
 # new_module() accepts github.com/OWNER/REPO with letters, digits and - _ . in both parts;
 # GitHub itself limits owners to 39 characters and repositories to 100.
 GITHUB_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,38}")

@@ -62,6 +62,12 @@ class BakedProject:
         )
         return result
 
+    def pytest(self, *args: str, python: str = sys.executable) -> CompletedProcess:
+        """Run the project's own tests (or those named in args); they must all pass."""
+        result = self.run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args)
+        assert " passed" in result.stdout and "failed" not in result.stdout, result.stdout
+        return result
+
 
 def _bake(cookies, answers: dict[str, Any]) -> BakedProject:
     unknown = set(answers) - set(DEFAULT_ANSWERS)

@@ -100,8 +100,7 @@ class TestPythonMatrix:
 
     def test_generated_test_suite_passes(self, baked, answers):
         project = baked(language="python", **answers)
-        result = project.run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
-        assert " passed" in result.stdout and "failed" not in result.stdout
+        project.pytest()
 
 
 @pytest.mark.parametrize(
@@ -171,7 +170,7 @@ def test_generated_requirements_install_into_a_fresh_venv_and_the_suite_passes(b
     project.run(python, "-m", "pip", "install", "-q", "-r", "requirements-dev.txt", timeout=600)
     # The module imports with exactly what ThingsDB installs from requirements.txt.
     project.run(python, "-c", "import main, timod_loop")
-    project.run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    project.pytest(python=python)
 
 
 # --- free text that must survive every file it lands in ---
@@ -199,17 +198,7 @@ def test_free_text_reaches_module_json_exactly_and_breaks_nothing(bake, language
     assert "\n# demo\n" in f"\n{readme}"  # the title is still the first heading
     if language == "python":
         ruff(project, "check")
-        project.run(
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-x",
-            "tests/test_manifest.py",
-            "tests/test_handlers.py",
-        )
+        project.pytest("tests/test_manifest.py", "tests/test_handlers.py")
     else:
         project.run("go", "vet", "./...")
 

@@ -33,6 +33,12 @@ from collections.abc import Iterator
 from typing import Any
 
 DEFAULT_PLATFORM = "linux/amd64"
+
+# ThingsDB's name rule (src/ti/name.c), for module and exposed function names.
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
+# A version as it should be written: 1 to 3 dot-separated groups of 1 to 5 digits. The server's
+# own loop (_version_ok below) also lets a few odd forms through, such as "1.2.3.".
+VERSION = re.compile(r"[0-9]{1,5}(?:\.[0-9]{1,5}){0,2}")
 ALLOC_ERROR = "allocation error while parsing module.json"
 DOC_PROPERTIES = "; see https://docs.thingsdb.io/v1/overview/properties"
 MAX_DEEP = 127
@@ -283,12 +289,11 @@ _CLOSURE_TOKEN = re.compile(
     re.DOTALL | re.VERBOSE,
 )
 _KEYWORDS = {"return", "if", "else", "for", "in"}
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}\Z")
 
 
 def _is_name(s: str) -> bool:
     """The ThingsDB name rule (src/ti/name.c): a letter or _, then letters, digits, _."""
-    return _NAME.match(s) is not None
+    return NAME.fullmatch(s) is not None
 
 
 def _closure_problem(source: str) -> str | None:

@@ -32,10 +32,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from manifest import VERSION  # ThingsDB's version rule, kept in one place
+
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = "module.json"
-# ThingsDB's rule (src/ti/mod/manifest.c): 1 to 3 dot-separated groups of 1 to 5 digits.
-VERSION = re.compile(r"[0-9]{1,5}(?:\.[0-9]{1,5}){0,2}")
 TAG_PREFIX = "v"
 # Files of a Go module that end up in its binaries (besides the *.go files of the main package).
 GO_MODULE_FILES = ("go.mod", "go.sum")
