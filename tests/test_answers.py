@@ -127,6 +127,7 @@ BAD_ANSWERS = [
     ({"functions": "echo, get-user"}, "functions", "letters"),
     ({"functions": "nil"}, "functions", "reserved"),
     ({"needs_config": "maybe"}, "needs_config", "yes or no"),
+    ({"template_updates": "sometimes"}, "template_updates", "yes or no"),
     ({"language": "go", "functions": "get_user, getUser"}, "functions", "Go handler name"),
     ({"language": "go", "platforms": "linux/mips"}, "platforms", "known ones: linux/amd64"),
     ({"language": "go", "platforms": ""}, "platforms", "at least one"),
