@@ -219,6 +219,7 @@ class TestGoMatrix:
 def test_go_mod_needs_nothing_after_baking(baked):
     """go.mod and go.sum are complete: offline build and verify, and tidy changes nothing."""
     project = baked(language="go", needs_config="yes")
+    project.run("go", "mod", "download")  # fills the module cache on a fresh machine
     offline = {"GOPROXY": "off", "GOFLAGS": "-mod=readonly"}
     project.run("go", "build", "./...", env=offline)
     project.run("go", "mod", "verify", env=offline)
