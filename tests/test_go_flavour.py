@@ -18,11 +18,9 @@ from pathlib import Path
 
 import pytest
 from conftest import PROJECT_TEMPLATE_DIR
-from thingsdb_peer import CONF_OK, ModuleProcess, build_request, host_platform_key
 
 pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="needs the go command")
 
-MiB = 1024 * 1024
 PLATFORMS = json.loads((PROJECT_TEMPLATE_DIR / "tools/build/platforms.json").read_text())
 ALL_PLATFORMS = ", ".join(PLATFORMS)
 
@@ -330,18 +328,3 @@ def test_build_refuses_a_main_map_it_cannot_build(bake, main, message):
     assert len(lines) == 1 and lines[0].startswith("build: "), result.stderr
     assert message in lines[0]
     assert not project.file("bin").exists()
-
-
-@pytest.mark.slow
-def test_module_runs_as_thingsdb_starts_it(bake):
-    """The binary module.json names for this host answers the ThingsDB peer."""
-    key = host_platform_key()
-    if not any(key in spec["keys"] for spec in PLATFORMS.values()):
-        pytest.skip(f"no platform of the table runs on this host ({key})")
-    project = bake(language="go", needs_config="yes", platforms=platform_of_key(key))
-    project.run("go", "run", "./tools/build")
-    with ModuleProcess.for_project(project.path) as module:
-        assert module.configure({"prefix": "> "}).type == CONF_OK, module.stderr_text()
-        request = build_request(project.manifest, "echo", ["x" * MiB])
-        assert module.call(request, timeout=30) == "> " + "x" * MiB
-        assert module.terminate() == 0
