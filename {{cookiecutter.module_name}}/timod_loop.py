@@ -222,12 +222,18 @@ async def serve(handler: TiHandler, stdin: Any, stdout: Any) -> None:
         lambda: asyncio.streams.FlowControlMixin(), stdout
     )
     out = ReplyWriter(asyncio.StreamWriter(transport, protocol, None, loop))
-    tasks: set[asyncio.Future] = set()  # keep references: the loop holds tasks only weakly
+    tasks: set[asyncio.Task] = set()  # keep references: the loop holds tasks only weakly
+
+    async def tracked(coroutine) -> None:
+        # Forgets its own task when done: cheaper than a done callback, which costs one more
+        # trip through the event loop for every request.
+        try:
+            await coroutine
+        finally:
+            tasks.discard(asyncio.current_task())
 
     def start(coroutine) -> None:
-        task = asyncio.ensure_future(coroutine)
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        tasks.add(loop.create_task(tracked(coroutine)))
 
     def on_package(pid: int, tp: int, body: bytes) -> None:
         start(answer(handler, out, pid, tp, body))
