@@ -240,6 +240,7 @@ func (rw *ReplyWriter) WriteConfOK(pid uint16) error {
 // every reply: 16 MiB for a 16 MiB reply.
 func packPkg(buf *bytes.Buffer, pid uint16, tp timod.Proto, value any) ([]byte, error) {
 	var header [headerSize]byte
+	buf.Grow(headerSize + sizeHint(value))
 	buf.Write(header[:])
 	if err := msgpack.NewEncoder(buf).Encode(value); err != nil {
 		return nil, err
@@ -251,12 +252,26 @@ func packPkg(buf *bytes.Buffer, pid uint16, tp timod.Proto, value any) ([]byte, 
 	return pkg, nil
 }
 
+// sizeHint guesses the encoded size of a large string or bytes value, so that
+// its buffer is allocated once instead of doubling (and copying) its way up.
+func sizeHint(value any) int {
+	switch v := value.(type) {
+	case string:
+		return len(v) + 5
+	case []byte:
+		return len(v) + 5
+	}
+	return 0
+}
+
 // DecodeBody decodes a package body holding exactly one MessagePack value.
 // Maps with string keys become map[string]any, arrays []any.
 func DecodeBody(data []byte) (any, error) {
 	r := bytes.NewReader(data)
 	d := decoders.Get().(*msgpack.Decoder)
-	defer decoders.Put(d) // decoded strings and bytes are copies, never d's buffer
+	if len(data) <= maxPooledBuffer { // a decoder keeps a buffer as large as its largest string
+		defer decoders.Put(d) // decoded strings and bytes are copies, never d's buffer
+	}
 	d.Reset(r)
 	value, err := d.DecodeInterface()
 	if err != nil {
