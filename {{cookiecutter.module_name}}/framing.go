@@ -269,11 +269,15 @@ func sizeHint(value any) int {
 func DecodeBody(data []byte) (any, error) {
 	r := bytes.NewReader(data)
 	d := decoders.Get().(*msgpack.Decoder)
-	if len(data) <= maxPooledBuffer { // a decoder keeps a buffer as large as its largest string
-		defer decoders.Put(d) // decoded strings and bytes are copies, never d's buffer
-	}
+	defer decoders.Put(d) // decoded strings and bytes are copies, never d's buffer
 	d.Reset(r)
-	value, err := d.DecodeInterface()
+	var value any
+	var err error
+	if hasStringKeys(data) {
+		value, err = decodeRequestMap(d, r, data)
+	} else {
+		value, err = d.DecodeInterface()
+	}
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
@@ -284,4 +288,91 @@ func DecodeBody(data []byte) (any, error) {
 		return nil, fmt.Errorf("%d bytes after the value", r.Len())
 	}
 	return value, nil
+}
+
+// decodeRequestMap decodes a map, as requests are, with the msgpack library,
+// except for its string values: those are copied out of data once. The
+// library grows a buffer for a string in 1 MB steps, each a new copy, and
+// then copies it into the string; for a 16 MiB argument that was most of the
+// module's peak memory.
+func decodeRequestMap(d *msgpack.Decoder, r *bytes.Reader, data []byte) (any, error) {
+	n, err := d.DecodeMapLen()
+	if err != nil || n < 0 {
+		return nil, err // n < 0: a nil map
+	}
+	m := make(map[string]any, min(n, r.Len()))
+	for range n {
+		key, err := d.DecodeString()
+		if err != nil {
+			return nil, err
+		}
+		var value any
+		text, ok, err := readString(r, data)
+		switch {
+		case err != nil:
+			return nil, err
+		case ok:
+			value = text
+		default:
+			if value, err = d.DecodeInterface(); err != nil {
+				return nil, err
+			}
+		}
+		m[key] = value
+	}
+	return m, nil
+}
+
+// readString reads a MessagePack str at r's position in data, when there is
+// one, with a single copy.
+func readString(r *bytes.Reader, data []byte) (string, bool, error) {
+	pos := len(data) - r.Len()
+	if pos >= len(data) {
+		return "", false, nil
+	}
+	var size, head int
+	switch c := data[pos]; {
+	case c >= 0xa0 && c <= 0xbf: // fixstr
+		size, head = int(c&0x1f), 1
+	case c == 0xd9 && pos+2 <= len(data): // str 8
+		size, head = int(data[pos+1]), 2
+	case c == 0xda && pos+3 <= len(data): // str 16
+		size, head = int(binary.BigEndian.Uint16(data[pos+1:])), 3
+	case c == 0xdb && pos+5 <= len(data): // str 32
+		size, head = int(binary.BigEndian.Uint32(data[pos+1:])), 5
+	default:
+		return "", false, nil // not a string, or cut short: the library reports it
+	}
+	end := pos + head + size
+	if size < 0 || end > len(data) || end < pos {
+		return "", false, io.ErrUnexpectedEOF
+	}
+	if _, err := r.Seek(int64(end), io.SeekStart); err != nil {
+		return "", false, err
+	}
+	return string(data[pos+head : end]), true, nil
+}
+
+// hasStringKeys reports whether data starts with a map whose first key is a
+// string (or bytes): a map the library would decode as a map[string]any.
+func hasStringKeys(data []byte) bool {
+	if len(data) == 0 {
+		return false
+	}
+	head := 0
+	switch c := data[0]; {
+	case c >= 0x80 && c <= 0x8f: // fixmap
+		head = 1
+	case c == 0xde: // map 16
+		head = 3
+	case c == 0xdf: // map 32
+		head = 5
+	default:
+		return false
+	}
+	if head >= len(data) {
+		return false // an empty map (or a cut one): the library decodes those itself
+	}
+	c := data[head]
+	return c >= 0xa0 && c <= 0xbf || c >= 0xd9 && c <= 0xdb || c >= 0xc4 && c <= 0xc6
 }

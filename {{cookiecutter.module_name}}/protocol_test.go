@@ -26,6 +26,7 @@ import (
 	"time"
 
 	timod "github.com/thingsdb/go-timod"
+	"github.com/vmihailenco/msgpack/v4"
 )
 
 // replyTimeout only stops a test that would otherwise hang; no test result
@@ -323,6 +324,44 @@ func TestServeFraming(t *testing.T) {
 		wantError(t, replies[pid], timod.ProtoModuleErr, pid, timod.ExBadData)
 	}
 	wantResult(t, replies[7], 7, strings.Repeat("x", 100))
+}
+
+// TestDecodeBodyMatchesTheLibrary checks DecodeBody's own handling of string
+// values in requests against the msgpack library's decoding of the same bytes.
+func TestDecodeBodyMatchesTheLibrary(t *testing.T) {
+	values := []any{
+		map[string]any{"function": "echo", "value": "short"},
+		map[string]any{"function": "echo", "value": strings.Repeat("8", 40)},
+		map[string]any{"function": "echo", "value": strings.Repeat("16", 300)},
+		map[string]any{"function": "echo", "value": strings.Repeat("32", 70000)},
+		map[string]any{"function": "echo", "value": []byte("bytes"), "n": int64(-3)},
+		map[string]any{"value": map[string]any{"nested": []any{"a", 1.5, nil}}},
+		map[string]any{},
+		map[int]string{1: "int keys"},
+		[]any{"not", "a", "map"},
+		"text",
+		nil,
+	}
+	for i, value := range values {
+		body, err := msgpack.Marshal(value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies := [][]byte{body, body[:len(body)-1]} // whole, and cut short
+		if len(body) == 1 {
+			bodies = bodies[:1]
+		}
+		for _, b := range bodies {
+			want, wantErr := msgpack.NewDecoder(bytes.NewReader(b)).DecodeInterface()
+			got, err := DecodeBody(b)
+			if (err != nil) != (wantErr != nil) {
+				t.Fatalf("value %d, %d bytes: error %v, the library's %v", i, len(b), err, wantErr)
+			}
+			if err == nil && !reflect.DeepEqual(got, want) {
+				t.Errorf("value %d: got %#v, the library decodes %#v", i, got, want)
+			}
+		}
+	}
 }
 
 // TestReadPkgHugeLength sends headers announcing up to 4 GiB: the reader
