@@ -136,6 +136,16 @@ class ReplyWriter:
         self._large = asyncio.Lock()  # held while a larger package is being written
         self._drain_lock = asyncio.Lock()  # Python < 3.10 allows one drain() at a time
 
+    def send_soon(self, pid: int, tp: int, body: bytes | memoryview = b"") -> bool:
+        """Queue a small reply without waiting; False when it must go through send()."""
+        if len(body) > GATHER_LIMIT or self._writer.transport.get_write_buffer_size() > MAX_UNSENT:
+            return False
+        self._pending += (HEADER.pack(len(body), pid, tp, tp ^ 0xFF), body)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+        return True
+
     async def send(self, pid: int, tp: int, body: bytes | memoryview = b"") -> None:
         header = HEADER.pack(len(body), pid, tp, tp ^ 0xFF)
         if len(body) <= GATHER_LIMIT:
@@ -207,7 +217,8 @@ async def answer(handler: TiHandler, out: ReplyWriter, pid: int, tp: int, body: 
         else:
             reply_type, reply = RES, pack(await handler.on_request(data))
         del data  # a large request is not kept while its reply is written
-        await out.send(pid, reply_type, reply)
+        if not out.send_soon(pid, reply_type, reply):
+            await out.send(pid, reply_type, reply)
     except Exception as exc:
         try:
             await out.send_error(pid, error_type, exc)
