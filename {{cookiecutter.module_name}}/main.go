@@ -146,7 +146,11 @@ func (s *Server) Serve(r io.Reader) error {
 			}
 		case timod.ProtoModuleReq:
 			s.running.Add(1)
-			go s.answer(pkg, s.conf)
+			// Decoded here, not in the request's goroutine: this goroutine's
+			// stack has grown to what decoding needs once, where every new
+			// goroutine would grow (and copy) its own again.
+			value, err := DecodeBody(pkg.Data)
+			go s.answer(pkg.Pid, value, err, s.conf)
 		}
 	}
 }
@@ -205,31 +209,26 @@ func decodeConfig(data []byte) (Config, error) {
 }
 
 // answer runs one request and writes its reply.
-func (s *Server) answer(pkg *timod.Pkg, conf Config) {
+func (s *Server) answer(pid uint16, value any, decodeErr error, conf Config) {
 	defer s.running.Done()
-	// The body is not needed once decoded; letting go of it here keeps a
-	// large request from being held in memory twice while it is answered.
-	data := pkg.Data
-	pkg.Data = nil
-	result, err := s.call(data, conf)
+	result, err := s.call(value, decodeErr, conf)
 	if err != nil {
 		code, msg := errorReply(err)
-		err = s.out.WriteError(pkg.Pid, timod.ProtoModuleErr, code, msg)
+		err = s.out.WriteError(pid, timod.ProtoModuleErr, code, msg)
 	} else {
-		err = s.out.WriteResult(pkg.Pid, result)
+		err = s.out.WriteResult(pid, result)
 	}
 	if err != nil {
 		// stdout is gone: there is nobody left to tell.
-		log.Printf("cannot write the reply to request %d: %v", pkg.Pid, err)
+		log.Printf("cannot write the reply to request %d: %v", pid, err)
 	}
 }
 
-// call decodes a request, finds its handler by the "function" key and runs it.
+// call finds the handler of a decoded request by its "function" key and runs it.
 // A panicking handler is reported as an operation error; the module goes on.
-func (s *Server) call(data []byte, conf Config) (result any, err error) {
-	value, err := DecodeBody(data)
-	if err != nil {
-		return nil, Errorf(timod.ExBadData, "the request is not valid MessagePack: %v", err)
+func (s *Server) call(value any, decodeErr error, conf Config) (result any, err error) {
+	if decodeErr != nil {
+		return nil, Errorf(timod.ExBadData, "the request is not valid MessagePack: %v", decodeErr)
 	}
 	req, ok := value.(map[string]any)
 	if !ok {
