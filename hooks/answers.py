@@ -367,6 +367,7 @@ class AnswersExtension(Extension):
             md_text=md_text,
         )
         environment.globals["answers_module_dir"] = str(Path(__file__).resolve().parent)
+        environment.globals["function_key"] = FUNCTION_KEY  # module.json and both flavours
         self._literals: list[str] = []
         environment.globals["_answer_literal"] = self._literals.__getitem__
 

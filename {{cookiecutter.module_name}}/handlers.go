@@ -18,7 +18,7 @@ import (
 
 // functionKey is the request key that names the called function; every
 // exposed function sets it in its defaults in module.json.
-const functionKey = "function"
+const functionKey = {{ function_key | go_string }}
 
 // HandlerFunc serves one exposed function. ctx ends when the module stops;
 // conf is the configuration in force when the request arrived; args is the

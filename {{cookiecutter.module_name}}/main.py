@@ -21,7 +21,7 @@ from timod import ValueError as TiValueError
 import timod_loop
 
 MODULE_NAME = {{ cookiecutter.module_name | py_string }}
-FUNCTION_KEY = "function"
+FUNCTION_KEY = {{ function_key | py_string }}
 
 Request = dict[str, Any]
 {%- if cookiecutter.needs_config %}
