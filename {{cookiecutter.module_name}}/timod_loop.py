@@ -140,20 +140,14 @@ class ReplyWriter:
         """Queue a small reply without waiting; False when it must go through send()."""
         if len(body) > GATHER_LIMIT or self._writer.transport.get_write_buffer_size() > MAX_UNSENT:
             return False
-        self._pending += (HEADER.pack(len(body), pid, tp, tp ^ 0xFF), body)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+        self._queue(HEADER.pack(len(body), pid, tp, tp ^ 0xFF), body)
         return True
 
     async def send(self, pid: int, tp: int, body: bytes | memoryview = b"") -> None:
         header = HEADER.pack(len(body), pid, tp, tp ^ 0xFF)
         if len(body) <= GATHER_LIMIT:
-            self._pending += (header, body)
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                asyncio.get_running_loop().call_soon(self._flush)
             await self._drain()
+            self._queue(header, body)
             return
         view = memoryview(body)
         async with self._large:
@@ -164,6 +158,12 @@ class ReplyWriter:
                 self._writer.write(view[start : start + WRITE_CHUNK])
                 await self._drain()
         self._flush()
+
+    def _queue(self, header: bytes, body: bytes | memoryview) -> None:
+        self._pending += (header, body)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
 
     async def _drain(self) -> None:
         """Wait while the pipe's unsent buffer is over its limit."""
