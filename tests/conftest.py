@@ -62,9 +62,13 @@ class BakedProject:
         )
         return result
 
-    def pytest(self, *args: str, python: str = sys.executable) -> CompletedProcess:
+    def pytest(
+        self, *args: str, python: str = sys.executable, env: dict[str, str] | None = None
+    ) -> CompletedProcess:
         """Run the project's own tests (or those named in args); they must all pass."""
-        result = self.run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args)
+        result = self.run(
+            python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, env=env or {}
+        )
         assert " passed" in result.stdout and "failed" not in result.stdout, result.stdout
         return result
 

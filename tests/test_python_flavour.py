@@ -133,6 +133,26 @@ def test_requirements_pin_a_py_timod_that_imports():
     assert "py-timod==0.0.6" in text.splitlines()
 
 
+def hide_uvloop(tmp_path: Path) -> dict[str, str]:
+    """Environment in which ``import uvloop`` fails, as where uvloop has no build (Windows)."""
+    stub = tmp_path / "no-uvloop"
+    stub.mkdir()
+    (stub / "uvloop.py").write_text('raise ImportError("no uvloop here")\n')
+    return {"PYTHONPATH": str(stub)}
+
+
+@pytest.mark.parametrize("event_loop", ["uvloop", "asyncio's event loop"])
+def test_protocol_battery_passes_on_either_event_loop(baked, tmp_path, event_loop):
+    project = baked(needs_config="yes", functions="echo, get_user")
+    env = {} if event_loop == "uvloop" else hide_uvloop(tmp_path)
+    command = [sys.executable, "main.py"]
+    with ModuleProcess(command, cwd=project.path, env={**os.environ, **env}) as module:
+        assert module.configure({"prefix": "> "}).type == CONF_OK, module.stderr_text()
+        assert module.terminate() == 0
+        assert f"starting module demo on {event_loop}" in module.stderr_text()
+    project.pytest("tests/test_protocol.py", env=env)
+
+
 def test_try_out_command_calls_a_function_as_thingsdb_does(baked):
     project = baked(needs_config="yes")
     peer = [sys.executable, "tools/thingsdb_peer.py"]
@@ -250,3 +270,4 @@ def test_module_runs_on_every_supported_python(baked, tmp_path, python):
         request = build_request(project.manifest, "echo", ["x" * MiB])
         assert module.call(request, timeout=30) == "> " + "x" * MiB
         assert module.terminate() == 0
+        assert "on uvloop" in module.stderr_text()  # as installed from requirements.txt

@@ -10,21 +10,34 @@ ThingsDB restarts an exited module only three times.
 This loop keeps py-timod's TiHandler and error types and replaces only ``start_module``: it
 cuts the input into packages of exactly the announced length, answers a malformed package with
 a bad_data error instead of exiting, and stops cleanly (status 0) on SIGTERM or when stdin
-ends. Drop this file and call ``timod.start_module`` once py-timod frames its input this way.
+ends. It runs on uvloop (requirements.txt) when stdin and stdout are pipes or sockets, as
+ThingsDB's are: most of a small request's cost is the event loop's own bookkeeping, and
+uvloop's is in C. Drop this file and call ``timod.start_module`` once py-timod frames its
+input this way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import os
 import signal
+import stat
 import struct
 import sys
-from typing import Any, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import msgpack
 from timod import BadDataError, OperationError, TiHandler
 from timod.ex import TiException
+
+try:
+    # There are no uvloop builds for Windows; asyncio's own loop serves the same there.
+    import uvloop
+except ImportError:
+    uvloop = None
 
 HEADER = struct.Struct("<IHBB")  # body length, pid, type, check (type ^ 0xFF)
 
@@ -66,9 +79,21 @@ class PackageReader(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         # Offsets, not slices of what is left: a chunk can hold hundreds of small packages.
-        pos = 0
-        while pos < len(data):
-            pos = self._take_body(data, pos) if self._missing else self._take_header(data, pos)
+        pos, size = 0, len(data)
+        while pos < size:
+            if self._missing or self._header:
+                pos = self._take_body(data, pos) if self._missing else self._take_header(data, pos)
+                continue
+            # The common case, a whole well-formed package, is cut out here without any state.
+            body_start = pos + HEADER.size
+            if body_start <= size:
+                length, pid, tp, check = HEADER.unpack_from(data, pos)
+                end = body_start + length
+                if end <= size and check == tp ^ 0xFF and tp in (REQ, CONF):
+                    self._on_package(pid, tp, data[body_start:end])
+                    pos = end
+                    continue
+            pos = self._take_header(data, pos)
 
     def _take_header(self, data: bytes, pos: int) -> int:
         end = pos + HEADER.size - len(self._header)
@@ -131,6 +156,7 @@ class ReplyWriter:
 
     def __init__(self, writer: asyncio.StreamWriter):
         self._writer = writer
+        self._transport = writer.transport
         self._pending: list[bytes | memoryview] = []
         self._flush_scheduled = False
         self._large = asyncio.Lock()  # held while a larger package is being written
@@ -138,7 +164,7 @@ class ReplyWriter:
 
     def send_soon(self, pid: int, tp: int, body: bytes | memoryview = b"") -> bool:
         """Queue a small reply without waiting; False when it must go through send()."""
-        if len(body) > GATHER_LIMIT or self._writer.transport.get_write_buffer_size() > MAX_UNSENT:
+        if len(body) > GATHER_LIMIT or self._transport.get_write_buffer_size() > MAX_UNSENT:
             return False
         self._queue(HEADER.pack(len(body), pid, tp, tp ^ 0xFF), body)
         return True
@@ -167,7 +193,7 @@ class ReplyWriter:
 
     async def _drain(self) -> None:
         """Wait while the pipe's unsent buffer is over its limit."""
-        if self._writer.transport.get_write_buffer_size() > MAX_UNSENT:
+        if self._transport.get_write_buffer_size() > MAX_UNSENT:
             async with self._drain_lock:
                 await self._writer.drain()
 
@@ -191,15 +217,40 @@ class ReplyWriter:
         await self.send(pid, tp, pack([code, message]))
 
 
-def pack(value: Any) -> memoryview:
-    """MessagePack bytes of ``value``, as a view of the packer's own buffer.
+class ReplyPacker:
+    """Packs reply bodies with one reused MessagePack packer.
 
-    ``msgpack.packb`` copies its buffer into a new bytes object at the end; for a 16 MiB reply
-    that copy was the largest part of the module's peak memory.
+    Making a packer costs more than packing a small reply, so one is kept. A large reply is
+    handed out as a view of the packer's own buffer, not copied (``msgpack.packb`` copies it
+    into a new bytes object, and for a 16 MiB reply that copy was the largest part of the
+    module's peak memory); the view keeps that packer, and a new one takes its place.
     """
-    packer = msgpack.Packer(use_bin_type=True, autoreset=False)
-    packer.pack(value)
-    return packer.getbuffer()
+
+    def __init__(self) -> None:
+        self._packer = self._new_packer()
+
+    @staticmethod
+    def _new_packer() -> msgpack.Packer:
+        return msgpack.Packer(use_bin_type=True, autoreset=False)
+
+    def __call__(self, value: Any) -> bytes | memoryview:
+        packer = self._packer
+        try:
+            packer.pack(value)
+        except BaseException:
+            packer.reset()  # drop what was packed before the failure
+            raise
+        view = packer.getbuffer()
+        if len(view) > GATHER_LIMIT:
+            self._packer = self._new_packer()
+            return view
+        body = bytes(view)
+        view.release()
+        packer.reset()
+        return body
+
+
+pack = ReplyPacker()
 
 
 async def answer(handler: TiHandler, out: ReplyWriter, pid: int, tp: int, body: bytes) -> None:
@@ -233,18 +284,22 @@ async def serve(handler: TiHandler, stdin: Any, stdout: Any) -> None:
         lambda: asyncio.streams.FlowControlMixin(), stdout
     )
     out = ReplyWriter(asyncio.StreamWriter(transport, protocol, None, loop))
-    tasks: set[asyncio.Task] = set()  # keep references: the loop holds tasks only weakly
+    # Each running task by a number of its own: the loop holds tasks only weakly.
+    tasks: dict[int, asyncio.Task] = {}
+    numbers = itertools.count()
 
-    async def tracked(coroutine) -> None:
-        # Forgets its own task when done: cheaper than a done callback, which costs one more
-        # trip through the event loop for every request.
+    async def run_and_forget(number: int, coroutine: Awaitable[None]) -> None:
+        # The task forgets itself: cheaper than a done callback, which costs one more trip
+        # through the event loop for every request.
         try:
             await coroutine
         finally:
-            tasks.discard(asyncio.current_task())
+            del tasks[number]
 
-    def start(coroutine) -> None:
-        tasks.add(loop.create_task(tracked(coroutine)))
+    def start(coroutine: Awaitable[None]) -> None:
+        number = next(numbers)
+        # Task() rather than loop.create_task(): the same task for less work per request.
+        tasks[number] = asyncio.Task(run_and_forget(number, coroutine))
 
     def on_package(pid: int, tp: int, body: bytes) -> None:
         start(answer(handler, out, pid, tp, body))
@@ -258,7 +313,7 @@ async def serve(handler: TiHandler, stdin: Any, stdout: Any) -> None:
     try:
         await reader.done
     finally:
-        for task in tasks:
+        for task in tasks.values():
             task.cancel()
 
 
@@ -274,5 +329,19 @@ def start_module(name: str, handler: TiHandler) -> None:
         except asyncio.CancelledError:
             logging.info("stopped by signal")
 
-    logging.info("starting module %s", name)
-    asyncio.run(run())
+    if uvloop is not None and stdio_are_pipes():
+        logging.info("starting module %s on uvloop", name)
+        uvloop.run(run())
+    else:
+        logging.info("starting module %s on asyncio's event loop", name)
+        asyncio.run(run())
+
+
+def stdio_are_pipes() -> bool:
+    """Whether stdin and stdout are sockets or pipes, as ThingsDB's socket pair is.
+
+    uvloop aborts the whole process when stdin or stdout is a file or a device (a module
+    started by hand with ``< /dev/null``); asyncio's own loop copes with a device.
+    """
+    modes = (os.fstat(stream.fileno()).st_mode for stream in (sys.stdin, sys.stdout))
+    return all(stat.S_ISSOCK(mode) or stat.S_ISFIFO(mode) for mode in modes)
