@@ -64,6 +64,8 @@ GO_FILES = {
     "handlers.go",
     "config.go",
     "framing.go",
+    "nesting.go",
+    "nesting_test.go",
     "handlers_test.go",
     "protocol_test.go",
     "tools/build/main.go",

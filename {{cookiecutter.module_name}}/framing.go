@@ -267,6 +267,9 @@ func sizeHint(value any) int {
 // DecodeBody decodes a package body holding exactly one MessagePack value.
 // Maps with string keys become map[string]any, arrays []any.
 func DecodeBody(data []byte) (any, error) {
+	if err := checkNesting(data, maxNesting); err != nil {
+		return nil, err
+	}
 	r := bytes.NewReader(data)
 	d := decoders.Get().(*msgpack.Decoder)
 	defer decoders.Put(d) // decoded strings and bytes are copies, never d's buffer

@@ -260,7 +260,9 @@ async def answer(handler: TiHandler, out: ReplyWriter, pid: int, tp: int, body: 
         try:
             data = msgpack.unpackb(body, raw=False, strict_map_key=False)
         except Exception as exc:
-            raise BadDataError(f"package body is not valid MessagePack ({exc})") from None
+            # Some of msgpack's errors (too deep a nesting) have no message, only a type.
+            reason = str(exc) or type(exc).__name__
+            raise BadDataError(f"package body is not valid MessagePack ({reason})") from None
         del body  # from here on only the decoded request is kept
         if tp == CONF:
             await handler.on_config(data)

@@ -167,6 +167,18 @@ def test_empty_body_gets_bad_data(module, manifest):
     assert_still_serving(module, manifest)
 
 
+@pytest.mark.parametrize(
+    "levels, code",
+    [(1024, TYPE_ERR), (1025, BAD_DATA_ERR), (16 * MiB, BAD_DATA_ERR)],
+    ids=["1024-levels-decoded", "1025-levels", "16-million-levels"],
+)
+def test_nesting_deeper_than_1024_levels_gets_bad_data(module, manifest, levels, code):
+    # Decoders recurse per level; 16 million levels once overflowed the Go module's stack.
+    module.send_raw(pack(17, REQ, body=b"\x91" * levels + b"\xc0"))
+    assert_error(module.read_package(timeout=30), code, pid=17)  # 1024: not a thing
+    assert_still_serving(module, manifest)
+
+
 def test_wrong_check_byte_gets_bad_data(module, manifest):
     body = pack(0, REQ, build_request(manifest, first_function(manifest), [1]))[HEADER.size :]
     module.send_raw(HEADER.pack(len(body), 13, REQ, 0) + body)

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/vmihailenco/msgpack/v4"
+)
+
+// nestedIn wraps leaf in depth arrays of two values, leaf coming first: the
+// walk must skip leaf whole to find the next level, so a wrong size for
+// leaf's type shows as a wrong depth.
+func nestedIn(depth int, leaf any) any {
+	var value any = leaf
+	for range depth {
+		value = []any{leaf, value}
+	}
+	return value
+}
+
+func TestCheckNestingSkipsEveryTypeWhole(t *testing.T) {
+	leaves := map[string]any{
+		"nil": nil, "bool": true, "fixint": 7, "negative fixint": -7,
+		"int8": -100, "int16": -1000, "int32": -100000, "int64": int64(math.MinInt64),
+		"uint8": uint8(200), "uint16": uint16(60000), "uint32": uint32(4000000000),
+		"uint64": uint64(math.MaxUint64), "float32": float32(1.5), "float64": 2.5,
+		"fixstr": "abc", "str8": strings.Repeat("s", 200), "str16": strings.Repeat("s", 1000),
+		"str32": strings.Repeat("s", 70000), "bin8": []byte("abc"),
+		"bin16": bytes.Repeat([]byte("b"), 1000), "bin32": bytes.Repeat([]byte("b"), 70000),
+		"fixmap": map[string]any{"k": "v"}, "map16": manyKeys(20),
+		"array16": make([]any, 20),
+	}
+	for name, leaf := range leaves {
+		data, err := msgpack.Marshal(nestedIn(10, leaf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A leaf that is itself a map or an array adds a level of its own.
+		depth := 10
+		switch leaf.(type) {
+		case map[string]any, []any:
+			depth = 11
+		}
+		if err := checkNesting(data, depth); err != nil {
+			t.Errorf("%s: %v at the limit", name, err)
+		}
+		if err := checkNesting(data, depth-1); err == nil {
+			t.Errorf("%s: nesting one deeper than the limit was not reported", name)
+		}
+	}
+}
+
+func TestCheckNestingSkipsExtensionsWhole(t *testing.T) {
+	exts := map[string][]byte{
+		"fixext1":  {0xd4, 1, 'a'},
+		"fixext16": append([]byte{0xd8, 1}, bytes.Repeat([]byte("e"), 16)...),
+		"ext8":     {0xc7, 3, 1, 'a', 'b', 'c'},
+		"ext16":    append([]byte{0xc8, 0x01, 0x00, 1}, bytes.Repeat([]byte("e"), 256)...),
+		"ext32":    append([]byte{0xc9, 0, 0, 0x01, 0x00, 1}, bytes.Repeat([]byte("e"), 256)...),
+	}
+	for name, ext := range exts {
+		// [ext, [ext, nil]]: two levels, found only if each ext is skipped whole.
+		data := append([]byte{0x92}, ext...)
+		data = append(data, 0x92)
+		data = append(data, ext...)
+		data = append(data, 0xc0)
+		if err := checkNesting(data, 2); err != nil {
+			t.Errorf("%s: %v at the limit", name, err)
+		}
+		if err := checkNesting(data, 1); err == nil {
+			t.Errorf("%s: nesting one deeper than the limit was not reported", name)
+		}
+	}
+}
+
+func TestDecodeBodyRefusesNestingThatWouldOverflowTheStack(t *testing.T) {
+	// 16 million levels: decoding this by recursion ended the process.
+	data := append(bytes.Repeat([]byte{0x91}, 16<<20), 0xc0)
+	if _, err := DecodeBody(data); err == nil || !strings.Contains(err.Error(), "nest deeper") {
+		t.Fatalf("got %v, want a nesting error", err)
+	}
+	limit := append(bytes.Repeat([]byte{0x91}, maxNesting), 0xc0)
+	if _, err := DecodeBody(limit); err != nil {
+		t.Fatalf("%d levels: %v", maxNesting, err)
+	}
+}
+
+func TestCheckNestingLeavesMalformedBodiesToTheDecoder(t *testing.T) {
+	for _, data := range [][]byte{
+		nil, {0xc1}, {0x92, 0xc0}, {0xdc, 0x00}, {0xdd, 0xff, 0xff, 0xff, 0xff},
+		{0xdb, 0xff, 0xff, 0xff, 0xff}, {0xc9, 0x00},
+	} {
+		if err := checkNesting(data, 4); err != nil {
+			t.Errorf("% x: %v", data, err)
+		}
+	}
+}
+
+func manyKeys(n int) map[string]any {
+	m := make(map[string]any, n)
+	for i := range n {
+		m[strings.Repeat("k", i+1)] = i
+	}
+	return m
+}
