@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import re
 import sys
 from collections.abc import Callable, Iterable, MutableMapping
@@ -345,6 +346,20 @@ def md_text(value: Any) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
 
 
+class WithoutHookTraceback(logging.Filter):
+    """Drops the traceback cookiecutter logs when a hook fails.
+
+    A failed hook has already said why on stderr (ours: one line per bad answer, for
+    ``cookiecutter --replay``); the traceback would only show cookiecutter's own call stack.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], FailedHookException):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 class AnswersExtension(Extension):
     """Jinja extension: the answer check, the filters the templates use, and literal answers.
 
@@ -370,6 +385,9 @@ class AnswersExtension(Extension):
         environment.globals["function_key"] = FUNCTION_KEY  # module.json and both flavours
         self._literals: list[str] = []
         environment.globals["_answer_literal"] = self._literals.__getitem__
+        hooks_logger = logging.getLogger("cookiecutter.hooks")
+        if not any(isinstance(f, WithoutHookTraceback) for f in hooks_logger.filters):
+            hooks_logger.addFilter(WithoutHookTraceback())
 
     def preprocess(self, source, name, filename=None):
         if name is not None or "cookiecutter" in source:

@@ -188,4 +188,5 @@ def test_replay_with_bad_answers_is_refused_before_any_file_is_written(tmp_path,
     )
     assert result.returncode == 1
     assert "version='v1'" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
     assert not (out / VALID["module_name"]).exists()
