@@ -158,8 +158,9 @@ func unexpected(err error) error {
 // ReplyWriter writes reply packages. Writes are serialised, so replies from
 // concurrent requests never interleave, and buffered: a reply written while
 // others wait for their turn stays in the buffer, and the last one in line
-// flushes them all in one write. Under load that is one system call for many
-// replies instead of one each.
+// flushes them all in one write. With 64 small requests in flight on two cores
+// that merged about one reply in ten; gathering more, by yielding before each
+// flush, cost more CPU time than the system calls it saved.
 type ReplyWriter struct {
 	mu      sync.Mutex
 	w       *bufio.Writer
