@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import TEMPLATE_DIR
 from manifest import check_manifest, lint_manifest
+from packaging.requirements import Requirement
 from thingsdb_peer import CONF_OK, ModuleProcess, build_request
 
 MiB = 1024 * 1024
@@ -131,6 +132,60 @@ def test_requirements_pin_a_py_timod_that_imports():
     # py-timod 1.0.0 fails at import on Python 3.10-3.13; ThingsDB installs this file as is.
     text = (TEMPLATE_DIR / "{{cookiecutter.module_name}}" / "requirements.txt").read_text()
     assert "py-timod==0.0.6" in text.splitlines()
+
+
+# Where uvloop 0.23.0 publishes wheels: (sys_platform, platform_machine, pip's platform tag).
+UVLOOP_WHEELS = [
+    ("linux", "x86_64", "manylinux2014_x86_64"),
+    ("linux", "aarch64", "manylinux2014_aarch64"),
+    ("darwin", "x86_64", "macosx_11_0_x86_64"),
+    ("darwin", "arm64", "macosx_11_0_arm64"),
+]
+UVLOOP_PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13", "3.14"]
+
+
+def uvloop_requirement() -> Requirement:
+    text = (TEMPLATE_DIR / "{{cookiecutter.module_name}}" / "requirements.txt").read_text()
+    lines = [line for line in text.splitlines() if line.startswith("uvloop")]
+    assert len(lines) == 1, text
+    return Requirement(lines[0])
+
+
+def wants_uvloop(sys_platform: str, machine: str, python: str, implementation="CPython") -> bool:
+    return uvloop_requirement().marker.evaluate(
+        {
+            "sys_platform": sys_platform,
+            "platform_machine": machine,
+            "python_version": python,
+            "python_full_version": f"{python}.0",
+            "platform_python_implementation": implementation,
+        }
+    )
+
+
+def test_uvloop_is_asked_for_where_it_has_wheels_and_nowhere_else():
+    # pip installs requirements.txt as one: a uvloop that has to be built, and fails to,
+    # would take py-timod down with it.
+    for sys_platform, machine, _ in UVLOOP_WHEELS:
+        for python in UVLOOP_PYTHONS:
+            assert wants_uvloop(sys_platform, machine, python), (sys_platform, machine, python)
+    assert not wants_uvloop("win32", "AMD64", "3.12")
+    for machine in ("armv7l", "ppc64le", "s390x", "i686"):
+        assert not wants_uvloop("linux", machine, "3.12"), machine
+    assert not wants_uvloop("linux", "x86_64", "3.10", implementation="PyPy")
+    assert not wants_uvloop("linux", "x86_64", "3.15")  # no wheels yet for the pinned release
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("platform_tag", [tag for _, _, tag in UVLOOP_WHEELS])
+def test_pypi_has_a_uvloop_wheel_for_each_platform_that_asks_for_it(tmp_path, platform_tag):
+    requirement = uvloop_requirement()
+    for python in (UVLOOP_PYTHONS[0], UVLOOP_PYTHONS[-1]):
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
+        command += ["--platform", platform_tag, "--python-version", python]
+        command += ["-d", str(tmp_path), f"{requirement.name}{requirement.specifier}"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def hide_uvloop(tmp_path: Path) -> dict[str, str]:
