@@ -14,11 +14,14 @@ same run. Needs what the test suite needs (tests/requirements.txt) and Go.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,21 +127,36 @@ def rss_kib(module: ModuleProcess, field: str) -> int:
     raise LookupError(field)
 
 
+@contextlib.contextmanager
+def stdout_to_devnull() -> Iterator[None]:
+    """Silence file descriptor 1, which the template's hooks (child processes) print to."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def bake(language: str, output: Path) -> Path:
     from cookiecutter.main import cookiecutter
 
-    return Path(
-        cookiecutter(
-            str(ROOT),
-            no_input=True,
-            output_dir=str(output),
-            extra_context={
-                "language": language,
-                "module_name": f"bench_{language}",
-                "platforms": "linux/amd64",
-            },
+    with stdout_to_devnull():  # the next steps a new module's author is told
+        return Path(
+            cookiecutter(
+                str(ROOT),
+                no_input=True,
+                output_dir=str(output),
+                extra_context={
+                    "language": language,
+                    "module_name": f"bench_{language}",
+                    "platforms": "linux/amd64",
+                },
+            )
         )
-    )
 
 
 def go_build(source: Path, binary: Path, *files: str) -> None:
