@@ -49,10 +49,10 @@ GO_MATRIX = [
     pytest.param(
         {
             "needs_config": "yes",
-            "functions": "Fetch,store_2 ,X",
+            "functions": "Fetch,store_2 ,X, " + "f" * 255,
             "platforms": "linux/armv6, darwin/amd64, freebsd/386, freebsd/arm64",
         },
-        id="config-mixed-case-functions-arm6-darwin-bsd",
+        id="config-mixed-case-and-long-functions-arm6-darwin-bsd",
     ),
 ]
 

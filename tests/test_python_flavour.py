@@ -19,6 +19,9 @@ from thingsdb_peer import CONF_OK, ModuleProcess, build_request
 
 MiB = 1024 * 1024
 
+# Function names as long as the answer rules allow change where lines break in main.py.
+LONG_NAMES = "n" * 48 + ", " + "f" * 255
+
 # needs_config x function lists, with every license in the rotation.
 PYTHON_MATRIX = [
     pytest.param(
@@ -48,6 +51,10 @@ PYTHON_MATRIX = [
     pytest.param(
         {"needs_config": "yes", "functions": "Fetch,store_2 ,X", "license": "MIT"},
         id="config-mixed-case-functions-mit",
+    ),
+    pytest.param(
+        {"needs_config": "no", "functions": f"send_notification, {LONG_NAMES}", "license": "MIT"},
+        id="no-config-long-function-names-mit",
     ),
 ]
 

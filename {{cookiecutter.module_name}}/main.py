@@ -100,9 +100,14 @@ class Handler(TiHandler):
             )
         return await function(data)
 {%- for name in cookiecutter.functions | function_names %}
-
+{% if name | length > 47 %}
+    async def handle_{{ name }}(
+        self, request: Request
+    ) -> Any:
+{%- else %}
     async def handle_{{ name }}(self, request: Request) -> Any:
-        """{{ name }}(value): returns value. Replace with what {{ name }} should do."""
+{%- endif %}
+        """Returns its value argument; replace with what this function should do."""
         value = argument(request, "value")
 {%- if cookiecutter.needs_config %}
         if isinstance(value, str):
