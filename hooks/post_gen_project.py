@@ -49,7 +49,7 @@ def next_steps(answers: dict) -> str:
         f"git remote add origin git@github.com:{owner}/{repo}.git",
         f"git tag {tag} && git push -u origin main {tag}",
     ]
-    conf = ", {prefix: ''}" if answers["needs_config"] else ""
+    conf = ", {prefix: '> '}" if answers["needs_config"] else ""
     return "\n".join(
         [
             f"Created the ThingsDB module '{module}' in {Path.cwd()}",

@@ -273,6 +273,9 @@ async def answer(handler: TiHandler, out: ReplyWriter, pid: int, tp: int, body: 
         if not out.send_soon(pid, reply_type, reply):
             await out.send(pid, reply_type, reply)
     except Exception as exc:
+        if tp == CONF and isinstance(exc, TiException):
+            # ThingsDB shows only that the configuration failed; the reason stays in this log.
+            logging.warning("configuration rejected: %s", exc)
         try:
             await out.send_error(pid, error_type, exc)
         except Exception as write_exc:  # stdout is gone; nothing left to tell ThingsDB

@@ -107,6 +107,8 @@ def test_bad_configuration_is_refused_and_the_module_keeps_serving(module, manif
 
 def test_configuration_is_refused_and_the_module_keeps_serving(module, manifest):
     reply = module.configure({"prefix": "> "})
+    # ThingsDB keeps no CONF_ERR message: the module's log (stderr) must say why.
+    assert f"configuration rejected: {reply.value[1]}" in module.stderr_text()
     assert (reply.pid, reply.type, reply.error_code) == (0, CONF_ERR, VALUE_ERR)
     assert_still_serving(module, manifest)
 {%- endif %}
@@ -114,6 +116,7 @@ def test_configuration_is_refused_and_the_module_keeps_serving(module, manifest)
 
 # --- what ThingsDB's pipe can deliver ---
 
+    assert f"configuration rejected: {reply.value[1]}" in module.stderr_text()
 
 def test_header_split_across_reads(module, manifest):
     package = pack(7, REQ, build_request(manifest, first_function(manifest), ["split"]))
