@@ -14,10 +14,12 @@ import os
 import shutil
 import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from conftest import PROJECT_TEMPLATE_DIR
+from thingsdb_peer import host_platform_key
 
 pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="needs the go command")
 
@@ -234,6 +236,18 @@ def test_go_mod_needs_nothing_after_baking(baked):
     if "module lookup disabled" in tidy.stderr:
         pytest.skip("go mod tidy needs modules this machine's module cache does not have")
     assert tidy.returncode == 0, tidy.stdout + tidy.stderr
+
+
+def test_try_out_command_says_how_to_build_a_missing_binary(bake):
+    project = bake(language="go", platforms="linux/amd64,linux/arm64,darwin/arm64")
+    peer = [sys.executable, "tools/thingsdb_peer.py", "echo", '"hi"']
+    missing = subprocess.run(peer, cwd=project.path, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2
+    assert "is not built yet; `go run ./tools/build` builds bin/" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    if project.manifest["main"].get(host_platform_key()):
+        project.run("go", "run", "./tools/build")
+        assert project.run(*peer).stdout.strip() == '"hi"'
 
 
 def test_go_mod_pins_go_timod_and_msgpack(baked):

@@ -221,11 +221,22 @@ def test_try_out_command_calls_a_function_as_thingsdb_does(baked):
     assert project.run(*peer, "echo", '"hi"').stdout.strip() == '"hi"'
     configured = project.run(*peer, "--conf", '{"prefix": "> "}', "echo", '"hi"')
     assert configured.stdout.strip() == '"> hi"'
-    failed = subprocess.run(
-        [*peer, "echo"], cwd=project.path, capture_output=True, text=True, timeout=60
+    # demo.echo(): ThingsDB sends the left-out argument as nil.
+    assert project.run(*peer, "echo").stdout.strip() == "null"
+    extra = project.run(*peer, "echo", '"hi"', "[1, 2]")
+    assert extra.stdout.strip() == '"hi"'
+    assert "not sent to the module: [[1, 2]]" in extra.stderr
+    refused = subprocess.run(
+        [*peer, "--conf", '{"prefx": "> "}', "echo", '"hi"'],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
-    assert failed.returncode == 1
-    assert "num_arguments_err (-62)" in failed.stderr
+    assert refused.returncode == 1
+    assert "value_err (-60): configuration rejected: unknown configuration option" in (
+        refused.stderr
+    )
 
 
 def test_next_steps_name_the_exact_new_module_line(tmp_path):

@@ -66,8 +66,9 @@ func handle{{ fn | go_name }}(ctx context.Context, conf Config, args Args) (any,
 // module.json and the arguments named by its argmap.
 type Args map[string]any
 
-// Get returns the argument name, or a num_arguments error when the caller
-// did not give it.
+// Get returns the argument name, or a num_arguments error when the request
+// lacks it. A call of an exposed function always sends its argmap names, nil
+// for an argument the caller left out; a raw call, demo({...}), can lack one.
 func (a Args) Get(name string) (any, error) {
 	value, ok := a[name]
 	if !ok {

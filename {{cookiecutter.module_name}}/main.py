@@ -57,7 +57,11 @@ class Config:
 
 
 def argument(request: Request, name: str) -> Any:
-    """A required argument of a request (an argmap name in module.json)."""
+    """A required argument of a request (an argmap name in module.json).
+
+    A call of an exposed function always sends its argmap names, as nil for an argument the
+    caller left out; a raw call, ``module({...})``, can lack one.
+    """
     try:
         return request[name]
     except KeyError:

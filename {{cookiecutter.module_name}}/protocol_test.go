@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -433,32 +434,52 @@ func readManifest(t *testing.T) (manifest, map[string]exposedFunction) {
 }
 
 // buildRequest returns the request ThingsDB sends for <module>.<name>(args...):
-// the root defaults, then the function's own (load and deep are ThingsDB's),
-// then the arguments by the function's argmap.
+// each argmap name takes its argument, or, when the call leaves it out, the
+// default of that name, else nil; "*" adds the properties of an optional
+// thing; without an argmap the one argument is a thing, sent as it is. The
+// defaults (the function's own, then the root's; load and deep are
+// ThingsDB's options) then fill the keys still missing. Arguments beyond the
+// argmap are not sent: ThingsDB passes them to the future's closure.
 func buildRequest(t *testing.T, m manifest, fn exposedFunction, args ...any) map[string]any {
 	t.Helper()
-	req := map[string]any{}
-	for _, defaults := range []map[string]any{m.Defaults, fn.Defaults} {
-		for k, v := range defaults {
+	defaults := map[string]any{}
+	for _, layer := range []map[string]any{m.Defaults, fn.Defaults} {
+		for k, v := range layer {
 			if k != "load" && k != "deep" {
-				req[k] = v
+				defaults[k] = v
 			}
 		}
 	}
-	argmap := []string{"*"}
-	if fn.Argmap != nil {
-		argmap = *fn.Argmap
-	}
-	if len(args) > len(argmap) {
-		t.Fatalf("%d arguments for argmap %v", len(args), argmap)
-	}
-	for i, arg := range args {
-		if argmap[i] != "*" {
-			req[argmap[i]] = arg
-			continue
+	thing := func(arg any) map[string]any {
+		t.Helper()
+		props, ok := arg.(map[string]any)
+		if !ok {
+			t.Fatalf("expected a thing as argument, got %T", arg)
 		}
-		extra, _ := arg.(map[string]any)
-		for k, v := range extra {
+		return props
+	}
+	req := map[string]any{}
+	if fn.Argmap == nil {
+		if len(args) > 0 {
+			maps.Copy(req, thing(args[0]))
+		}
+	} else {
+		for i, name := range *fn.Argmap {
+			switch {
+			case name == "*":
+				if i < len(args) && args[i] != nil {
+					maps.Copy(req, thing(args[i]))
+				}
+			case name == "load" || name == "deep":
+			case i < len(args):
+				req[name] = args[i]
+			default:
+				req[name] = defaults[name] // nil without a default
+			}
+		}
+	}
+	for k, v := range defaults {
+		if _, ok := req[k]; !ok {
 			req[k] = v
 		}
 	}
@@ -666,6 +687,8 @@ func TestModule(t *testing.T) {
 		t.Parallel()
 		mod := startModule(t, bin)
 		name, fn := firstFunction(functions)
+		// A raw call, demo({function: ...}), can leave an argument out; an
+		// exposed function's call sends a left-out argument as nil.
 		noValue := buildRequest(t, m, fn)
 		delete(noValue, "value")
 

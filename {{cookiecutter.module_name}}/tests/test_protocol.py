@@ -65,9 +65,15 @@ def test_request_without_function_is_a_lookup_error(module):
     assert_error(module.request({"value": 1}), LOOKUP_ERR)
 
 
-def test_missing_argument_is_a_num_arguments_error(module, manifest):
-    reply = module.request(build_request(manifest, first_function(manifest)))
-    assert_error(reply, NUM_ARGUMENTS_ERR)
+def test_argument_left_out_of_a_call_arrives_as_nil(module, manifest):
+    request = build_request(manifest, first_function(manifest))  # demo.echo()
+    assert (request["value"], module.call(request)) == (None, None)
+
+
+def test_raw_call_without_an_argument_is_a_num_arguments_error(module, manifest):
+    # demo({function: 'echo'}): a raw call sends the thing as it is, without `value`.
+    request = {"function": first_function(manifest)}
+    assert_error(module.request(request), NUM_ARGUMENTS_ERR)
 
 
 def test_request_that_is_not_a_thing_is_a_type_error(module, manifest):
@@ -101,22 +107,22 @@ def test_bad_configuration_is_refused_and_the_module_keeps_serving(module, manif
     reply = module.configure(conf)
     assert reply.type == CONF_ERR
     assert reply.error_code == code
+    # ThingsDB keeps no CONF_ERR message: the module's log (stderr) must say why.
+    assert f"configuration rejected: {reply.value[1]}" in module.stderr_text()
     assert_still_serving(module, manifest)
 {%- else %}
 
 
 def test_configuration_is_refused_and_the_module_keeps_serving(module, manifest):
     reply = module.configure({"prefix": "> "})
-    # ThingsDB keeps no CONF_ERR message: the module's log (stderr) must say why.
-    assert f"configuration rejected: {reply.value[1]}" in module.stderr_text()
     assert (reply.pid, reply.type, reply.error_code) == (0, CONF_ERR, VALUE_ERR)
+    assert f"configuration rejected: {reply.value[1]}" in module.stderr_text()
     assert_still_serving(module, manifest)
 {%- endif %}
 
 
 # --- what ThingsDB's pipe can deliver ---
 
-    assert f"configuration rejected: {reply.value[1]}" in module.stderr_text()
 
 def test_header_split_across_reads(module, manifest):
     package = pack(7, REQ, build_request(manifest, first_function(manifest), ["split"]))

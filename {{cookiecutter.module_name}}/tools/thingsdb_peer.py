@@ -8,7 +8,7 @@ followed by a MessagePack body. This file does the same, for tests and for tryin
 from the command line without a ThingsDB server:
 
     python tools/thingsdb_peer.py echo '"hi"'
-    python tools/thingsdb_peer.py --conf '{"prefix": "> "}' echo '"hi"'
+    python tools/thingsdb_peer.py --conf '{"prefix": "> "}' echo '"hi"'  # if it takes one
 
 Arguments are JSON (a word that is not JSON is taken as a string). The reply is printed as
 JSON; an error reply is printed as its ThingsDB name and code, and the exit status is 1.
@@ -138,10 +138,12 @@ def module_command(
         if key not in main:
             raise LookupError(f"module.json's main map has no entry for this host ({key})")
         main = main[key]
-    path = str(Path(project_dir, main).resolve())
+    path = Path(project_dir, main).resolve()
     if main.endswith(".py"):
-        return [sys.executable, path]
-    return [path]
+        return [sys.executable, str(path)]
+    if not path.is_file():
+        raise FileNotFoundError(f"{main} is not built yet; `go run ./tools/build` builds bin/")
+    return [str(path)]
 
 
 def build_request(
@@ -149,9 +151,13 @@ def build_request(
 ) -> dict[str, Any]:
     """The request thing ThingsDB sends for ``<module>.<function>(*args)``.
 
-    Root defaults, then the function's own defaults (both without load and deep), then the
-    positional arguments by the function's argmap; ``"*"`` takes an optional thing whose
-    properties are added.
+    As ThingsDB builds it: each argmap name takes its positional argument, or, when the call
+    leaves it out, the default of that name, else nil (a left-out argument is sent, never
+    missing). ``"*"`` takes an optional thing whose properties are added; without an argmap
+    the one argument must be a thing, sent as it is. An argmap name ``load`` or ``deep`` sets
+    ThingsDB's option of that name and is not sent. The defaults (the function's own, then
+    the root's) then fill the keys still missing. Arguments beyond the argmap are not sent:
+    ThingsDB passes them to the future's closure (see extra_arguments).
     """
     exposed = manifest.get("exposes", {})
     if function not in exposed:
@@ -159,25 +165,38 @@ def build_request(
     spec = exposed[function]
     if isinstance(spec, str):
         raise ValueError(f"{function!r} is a ThingsDB closure; call it from ThingsDB")
-    request = {
+    defaults = {
         key: value
-        for defaults in (manifest.get("defaults", {}), spec.get("defaults", {}))
-        for key, value in defaults.items()
+        for layer in (manifest.get("defaults", {}), spec.get("defaults", {}))
+        for key, value in layer.items()
         if key not in RESERVED_DEFAULTS
     }
-    argmap = spec.get("argmap", ["*"])
-    if len(args) > len(argmap):
-        raise TypeError(
-            f"function `{function}` takes at most {len(argmap)} arguments, got {len(args)}"
-        )
-    for name, arg in zip(argmap, args):
-        if name == "*":
-            if arg is not None and not isinstance(arg, dict):
-                raise TypeError(f"the `*` argument of `{function}` must be a thing or nil")
-            request.update(arg or {})
-        else:
-            request[name] = arg
+    argmap = spec.get("argmap")
+    request: dict[str, Any] = {}
+    if argmap is None:
+        if args:
+            if not isinstance(args[0], dict):
+                raise TypeError(f"the first argument of `{function}` must be a thing")
+            request.update(args[0])
+    else:
+        for index, name in enumerate(argmap):
+            given = index < len(args)
+            if name == "*":
+                if given and args[index] is not None:
+                    if not isinstance(args[index], dict):
+                        raise TypeError(f"the `*` argument of `{function}` must be a thing or nil")
+                    request.update(args[index])
+            elif name not in RESERVED_DEFAULTS:
+                request[name] = args[index] if given else defaults.get(name)
+    for key, value in defaults.items():
+        request.setdefault(key, value)
     return request
+
+
+def extra_arguments(manifest: dict[str, Any], function: str, args: list[Any]) -> list[Any]:
+    """The arguments of a call that ThingsDB does not send to the module."""
+    argmap = manifest["exposes"][function].get("argmap")
+    return list(args[1 if argmap is None else len(argmap) :])
 
 
 class ModuleProcess:
@@ -361,6 +380,13 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, LookupError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    extra = extra_arguments(manifest, options.function, options.args)
+    if extra:
+        print(
+            f"note: not sent to the module: {json.dumps(extra, ensure_ascii=False)} "
+            "(ThingsDB passes arguments beyond the argmap to the future's closure)",
+            file=sys.stderr,
+        )
     status = 0
     with ModuleProcess(command, cwd=options.dir) as module:
         try:
