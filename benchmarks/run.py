@@ -172,6 +172,10 @@ def prepare(work: Path) -> dict[str, tuple[list[str], Path]]:
     """Command and working directory of each module under test."""
     python_dir = bake("python", work)
     (python_dir / "bench_main.py").write_text(PYTHON_WAIT)
+    # The same module where uvloop is not installed: a None entry makes `import uvloop` fail.
+    (python_dir / "bench_asyncio.py").write_text(
+        'import sys\n\nsys.modules["uvloop"] = None\n' + PYTHON_WAIT
+    )
     go_dir = bake("go", work)
     (go_dir / "bench_wait.go").write_text(GO_WAIT)
     go_build(go_dir, work / "go_module", ".")
@@ -179,6 +183,7 @@ def prepare(work: Path) -> dict[str, tuple[list[str], Path]]:
     return {
         "echo": ([str(work / "echo")], work),
         "python": ([sys.executable, "bench_main.py"], python_dir),
+        "python-asyncio": ([sys.executable, "bench_asyncio.py"], python_dir),
         "go": ([str(work / "go_module")], go_dir),
     }
 
@@ -249,7 +254,7 @@ def measure(modules: dict, rounds: int, seconds: float) -> dict[str, dict[str, o
 
 def print_table(results: dict[str, dict[str, object]]) -> None:
     limit = results["echo"]
-    modules = [name for name in ("python", "go") if name in results]
+    modules = [name for name in ("python", "python-asyncio", "go") if name in results]
     ideal_wait = 64 / WAIT_SECONDS
 
     def row(name: str, cells: list[str]) -> None:
@@ -305,7 +310,7 @@ def main() -> int:
         "--modules",
         type=lambda text: ["echo", *text.split(",")],
         default=["echo", "python", "go"],
-        help="python,go (default: both; echo always runs)",
+        help="python,go (the default), python-asyncio (on asyncio's own loop); echo always runs",
     )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
