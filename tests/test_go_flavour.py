@@ -68,6 +68,7 @@ GO_FILES = {
     "framing.go",
     "nesting.go",
     "nesting_test.go",
+    "framing_test.go",
     "handlers_test.go",
     "protocol_test.go",
     "tools/build/main.go",

@@ -26,8 +26,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	timod "github.com/thingsdb/go-timod"
 	"github.com/vmihailenco/msgpack/v4"
@@ -223,11 +225,30 @@ func putEncodeBuffer(buf *bytes.Buffer) {
 // WriteError answers package pid with a ThingsDB error [code, message] as a
 // package of type tp (timod.ProtoModuleErr or timod.ProtoModuleConfErr).
 func (rw *ReplyWriter) WriteError(pid uint16, tp timod.Proto, code timod.Ex, msg string) error {
-	pkg, err := timod.PkgPack(pid, tp, []any{int(code), msg})
+	pkg, err := timod.PkgPack(pid, tp, []any{int(code), errorMessage(msg)})
 	if err != nil {
 		return err
 	}
 	return rw.WritePkg(pkg)
+}
+
+// maxErrorMessage is the longest error message ThingsDB takes, in bytes.
+const maxErrorMessage = 16383
+
+// errorMessage returns msg as ThingsDB takes an error message: valid UTF-8 of
+// at most maxErrorMessage bytes. ThingsDB answers the caller with bad_data
+// instead of the module's error when a message breaks either rule, and a
+// message can quote what the caller sent.
+func errorMessage(msg string) string {
+	msg = strings.ToValidUTF8(msg, "\uFFFD")
+	if len(msg) <= maxErrorMessage {
+		return msg
+	}
+	cut := maxErrorMessage - len("...")
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "..."
 }
 
 // WriteConfOK tells ThingsDB that the configuration was accepted.

@@ -51,6 +51,9 @@ MAX_BODY = 256 * 1024 * 1024
 WRITE_CHUNK = 1024 * 1024
 # Replies up to this size are gathered and written together once per turn of the event loop.
 GATHER_LIMIT = 4 * 1024
+# The longest error message ThingsDB takes, in UTF-8 bytes; a longer one reaches the caller
+# as bad_data instead of the module's error.
+MAX_ERROR_MESSAGE = 16383
 # Replies wait for the pipe when more than this is written but not yet sent. Small on purpose:
 # the pipe transport moves its whole unsent buffer forward after every partial write.
 MAX_UNSENT = 64 * 1024
@@ -214,7 +217,19 @@ class ReplyWriter:
             # Not one of ThingsDB's errors: a bug in a handler. Keep serving, log the traceback.
             logging.error("unexpected error in handler", exc_info=exc)
             code, message = OperationError.err_code, f"{type(exc).__name__}: {exc}"
-        await self.send(pid, tp, pack([code, message]))
+        await self.send(pid, tp, pack([code, error_message(message)]))
+
+
+def error_message(message: str) -> str:
+    """``message`` as ThingsDB takes an error message: UTF-8 of at most MAX_ERROR_MESSAGE bytes.
+
+    A message can quote what the caller sent, so it can be long; lone surrogates, which UTF-8
+    cannot encode, become "?".
+    """
+    data = message.encode("utf-8", "replace")
+    if len(data) > MAX_ERROR_MESSAGE:
+        data = data[: MAX_ERROR_MESSAGE - 3].decode("utf-8", "ignore").encode() + b"..."
+    return data.decode("utf-8")
 
 
 class ReplyPacker:

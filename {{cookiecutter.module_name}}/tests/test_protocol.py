@@ -76,6 +76,14 @@ def test_raw_call_without_an_argument_is_a_num_arguments_error(module, manifest)
     assert_error(module.request(request), NUM_ARGUMENTS_ERR)
 
 
+def test_error_message_fits_what_thingsdb_takes(module):
+    # A raw call can name any function; the lookup error quotes it. ThingsDB turns a message
+    # over 16383 UTF-8 bytes into bad_data, losing the module's error.
+    reply = module.request({"function": "é" * 20000, "value": 1})
+    assert_error(reply, LOOKUP_ERR)
+    assert 16000 < len(reply.value[1].encode()) <= 16383
+
+
 def test_request_that_is_not_a_thing_is_a_type_error(module, manifest):
     assert_error(module.request([1, 2, 3]), TYPE_ERR)
     assert_still_serving(module, manifest)
