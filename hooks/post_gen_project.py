@@ -9,12 +9,14 @@ from pathlib import Path
 ANSWERS = json.loads({{ cookiecutter | tojson | py_string }})
 
 # Files only one flavour uses; the other flavour's are removed.
+# Both keep tests/conftest.py and tests/test_protocol.py: one wire-protocol battery for both.
 PYTHON_ONLY = [
     "main.py",
     "timod_loop.py",
     "requirements.txt",
-    "pyproject.toml",
-    "tests",
+    "tests/test_config.py",
+    "tests/test_handlers.py",
+    "tests/test_manifest.py",
 ]
 GO_ONLY = ["go.mod", "go.sum", "tools/build", "bin", "*.go"]
 

@@ -20,6 +20,8 @@ PROJECT_TEMPLATE_DIR = TEMPLATE_DIR / "{{cookiecutter.module_name}}"
 # verbatim from the template, so the tests import those very files; without writing
 # __pycache__ into the template, which cookiecutter would copy into every project.
 sys.dont_write_bytecode = True
+# Nor into baked projects, whose file lists the tests compare after running their own suites.
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
 sys.path.insert(0, str(PROJECT_TEMPLATE_DIR / "tools"))
 
 DEFAULT_ANSWERS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))

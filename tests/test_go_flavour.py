@@ -76,13 +76,24 @@ GO_FILES = {
     "tools/build/platforms.json",
     "tools/manifest.py",
     "tools/thingsdb_peer.py",
+    "tests/conftest.py",
+    "tests/test_protocol.py",
+    "pyproject.toml",
+    "requirements-dev.txt",
     "README.md",
     "LICENSE",
     ".gitignore",
     ".gitattributes",
     ".editorconfig",
 }
-PYTHON_ONLY_FILES = {"main.py", "timod_loop.py", "requirements.txt", "pyproject.toml"}
+PYTHON_ONLY_FILES = {
+    "main.py",
+    "timod_loop.py",
+    "requirements.txt",
+    "tests/test_config.py",
+    "tests/test_handlers.py",
+    "tests/test_manifest.py",
+}
 
 
 def go_answers(answers: dict) -> dict:
@@ -188,7 +199,11 @@ class TestGoMatrix:
         files = baked(**go_answers(answers)).files()
         assert files >= GO_FILES
         assert not files & PYTHON_ONLY_FILES
-        assert not [f for f in files if f.startswith(("tests/", "bin/"))]
+        assert {f for f in files if f.startswith("tests/")} == {
+            "tests/conftest.py",
+            "tests/test_protocol.py",
+        }
+        assert not [f for f in files if f.startswith("bin/")]
 
     def test_main_maps_every_key_of_the_chosen_platforms_to_a_flat_bin_file(self, baked, answers):
         project = baked(**go_answers(answers))
@@ -215,8 +230,13 @@ class TestGoMatrix:
         assert project.run("gofmt", "-l", ".").stdout == ""
         result = project.run("go", "test", "-count=1", "./...")
         assert "FAIL" not in result.stdout
-        # Both packages ran: the module (including the built binary) and the build tool.
+        # Both packages ran: the module and the build tool.
         assert result.stdout.count("ok ") == 2, result.stdout
+
+    def test_wire_protocol_battery_passes_on_the_built_module(self, baked, answers):
+        # tests/test_protocol.py: the Python flavour's battery, rendered for these answers.
+        project = baked(**go_answers(answers))
+        project.pytest()
 
 
 def test_go_mod_needs_nothing_after_baking(baked):

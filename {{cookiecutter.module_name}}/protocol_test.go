@@ -1,8 +1,10 @@
 package main
 
-// Protocol tests: the Server in-process (concurrency, failures, framing) and
-// the built binary driven over stdin/stdout the way ThingsDB drives it. The
-// ThingsDB side reuses PkgReader and timod.PkgPack from framing.go.
+// Protocol tests of the Server in-process: concurrency, failing handlers,
+// framing. The ThingsDB side reuses PkgReader and timod.PkgPack from
+// framing.go. The built binary, driven over stdin/stdout the way ThingsDB
+// drives it, is tested by tests/test_protocol.py with tools/thingsdb_peer.py:
+// the same battery for Go and Python modules.
 
 import (
 	"bytes"
@@ -10,18 +12,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"maps"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -397,110 +393,39 @@ func TestServeEndsInsidePackage(t *testing.T) {
 	}
 }
 
-// --- the built module, as ThingsDB runs it ---
+// --- module.json and the handlers ---
 
-// manifest is the part of module.json that shapes requests.
-type manifest struct {
-	Defaults map[string]any             `json:"defaults"`
-	Exposes  map[string]json.RawMessage `json:"exposes"`
-}
-
-// exposedFunction is a module function in module.json's "exposes".
-type exposedFunction struct {
-	Defaults map[string]any `json:"defaults"`
-	Argmap   *[]string      `json:"argmap"`
-}
-
-// readManifest reads module.json and the functions it exposes to the module
-// (closures, given as strings, run in ThingsDB itself and are left out).
-func readManifest(t *testing.T) (manifest, map[string]exposedFunction) {
+// exposedDefaults returns the defaults of each function module.json exposes to
+// the module (closures, given as strings, run in ThingsDB itself: left out).
+func exposedDefaults(t *testing.T) map[string]map[string]any {
 	t.Helper()
 	data, err := os.ReadFile("module.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m manifest
+	var m struct {
+		Exposes map[string]json.RawMessage `json:"exposes"`
+	}
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatalf("module.json: %v", err)
 	}
-	functions := map[string]exposedFunction{}
+	defaults := map[string]map[string]any{}
 	for name, raw := range m.Exposes {
-		var fn exposedFunction
+		var fn struct {
+			Defaults map[string]any `json:"defaults"`
+		}
 		if json.Unmarshal(raw, &fn) == nil {
-			functions[name] = fn
+			defaults[name] = fn.Defaults
 		}
 	}
-	return m, functions
-}
-
-// buildRequest returns the request ThingsDB sends for <module>.<name>(args...):
-// each argmap name takes its argument, or, when the call leaves it out, the
-// default of that name, else nil; "*" adds the properties of an optional
-// thing; without an argmap the one argument is a thing, sent as it is. The
-// defaults (the function's own, then the root's; load and deep are
-// ThingsDB's options) then fill the keys still missing. Arguments beyond the
-// argmap are not sent: ThingsDB passes them to the future's closure.
-func buildRequest(t *testing.T, m manifest, fn exposedFunction, args ...any) map[string]any {
-	t.Helper()
-	defaults := map[string]any{}
-	for _, layer := range []map[string]any{m.Defaults, fn.Defaults} {
-		for k, v := range layer {
-			if k != "load" && k != "deep" {
-				defaults[k] = v
-			}
-		}
-	}
-	thing := func(arg any) map[string]any {
-		t.Helper()
-		props, ok := arg.(map[string]any)
-		if !ok {
-			t.Fatalf("expected a thing as argument, got %T", arg)
-		}
-		return props
-	}
-	req := map[string]any{}
-	if fn.Argmap == nil {
-		if len(args) > 0 {
-			maps.Copy(req, thing(args[0]))
-		}
-	} else {
-		for i, name := range *fn.Argmap {
-			switch {
-			case name == "*":
-				if i < len(args) && args[i] != nil {
-					maps.Copy(req, thing(args[i]))
-				}
-			case name == "load" || name == "deep":
-			case i < len(args):
-				req[name] = args[i]
-			default:
-				req[name] = defaults[name] // nil without a default
-			}
-		}
-	}
-	for k, v := range defaults {
-		if _, ok := req[k]; !ok {
-			req[k] = v
-		}
-	}
-	return req
-}
-
-// firstFunction returns the exposed function that sorts first.
-func firstFunction(functions map[string]exposedFunction) (string, exposedFunction) {
-	names := make([]string, 0, len(functions))
-	for name := range functions {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names[0], functions[names[0]]
+	return defaults
 }
 
 func TestManifestMatchesHandlers(t *testing.T) {
-	_, functions := readManifest(t)
+	functions := exposedDefaults(t)
 	handlers := Handlers()
-	for name, fn := range functions {
-		if fn.Defaults[functionKey] != name {
+	for name, defaults := range functions {
+		if defaults[functionKey] != name {
 			t.Errorf("module.json: %s must set the default %q to %q", name, functionKey, name)
 		}
 		if handlers[name] == nil {
@@ -512,292 +437,4 @@ func TestManifestMatchesHandlers(t *testing.T) {
 			t.Errorf("handlers.go serves %s, module.json does not expose it", name)
 		}
 	}
-}
-
-// buildModule compiles the module into a temporary directory.
-func buildModule(t *testing.T) string {
-	t.Helper()
-	goCmd, err := exec.LookPath("go") // go test puts its own GOROOT/bin first in PATH
-	if err != nil {
-		t.Skip("the go command is needed to build the module")
-	}
-	bin := filepath.Join(t.TempDir(), moduleName)
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	out, err := exec.Command(goCmd, "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// module is a running module process.
-type module struct {
-	*peer
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stdout io.Reader
-	stderr *syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer safe for the process to write while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write implements io.Writer.
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns everything written so far.
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// startModule starts the binary with pipes as stdin and stdout.
-func startModule(t *testing.T, bin string) *module {
-	t.Helper()
-	cmd := exec.Command(bin)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &module{cmd: cmd, stdin: stdin, stdout: stdout, stderr: &syncBuffer{}}
-	cmd.Stderr = m.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	m.peer = &peer{t: t, in: stdin, out: NewPkgReader(stdout)}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil { // still running: the test failed or did not stop it
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-		if t.Failed() {
-			t.Logf("module log:\n%s", m.stderr.String())
-		}
-	})
-	return m
-}
-
-// wait waits for the module to exit and returns its exit code.
-func (m *module) wait() int {
-	m.t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- m.cmd.Wait() }()
-	select {
-	case err := <-done:
-		var exit *exec.ExitError
-		if err != nil && !errors.As(err, &exit) {
-			m.t.Fatal(err)
-		}
-		return m.cmd.ProcessState.ExitCode()
-	case <-time.After(replyTimeout):
-		m.t.Fatalf("the module did not exit within %v", replyTimeout)
-		return -1
-	}
-}
-
-func TestModule(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the module")
-	}
-	bin := buildModule(t)
-	m, functions := readManifest(t)
-	if len(functions) == 0 {
-		t.Fatal("module.json exposes no functions")
-	}
-
-	t.Run("functions without configuration", func(t *testing.T) {
-		t.Parallel()
-		mod := startModule(t, bin)
-		pid := uint16(0)
-		for name, fn := range functions {
-			for _, value := range []any{"hello", int64(-7), nil, []any{"a", 1.5, true}, map[string]any{"k": []any{}}} {
-				wantResult(t, mod.call(pid, buildRequest(t, m, fn, value)), pid, value)
-				pid++
-			}
-			t.Logf("%s answers as expected", name)
-		}
-	})
-
-{%- if cookiecutter.needs_config %}
-
-	t.Run("configuration", func(t *testing.T) {
-		t.Parallel()
-		mod := startModule(t, bin)
-		mod.send(0, timod.ProtoModuleConf, map[string]any{"prefix": "> "})
-		if pkg := mod.next(); pkg.Tp != timod.ProtoModuleConfOk || pkg.Pid != 0 || len(pkg.Data) != 0 {
-			t.Fatalf("got type %d pid %d body %q, want an empty CONF_OK", pkg.Tp, pkg.Pid, pkg.Data)
-		}
-		for _, fn := range functions {
-			wantResult(t, mod.call(1, buildRequest(t, m, fn, "hello")), 1, "> hello")
-			wantResult(t, mod.call(2, buildRequest(t, m, fn, int64(42))), 2, int64(42))
-		}
-		refused := []struct {
-			conf any
-			code timod.Ex
-		}{
-			{"not a map", timod.ExTypeError},
-			{map[string]any{"prefx": "x"}, timod.ExValueError},
-			{map[string]any{"prefix": 1}, timod.ExTypeError},
-		}
-		for _, c := range refused {
-			mod.send(0, timod.ProtoModuleConf, c.conf)
-			wantError(t, mod.next(), timod.ProtoModuleConfErr, 0, c.code)
-		}
-		mod.sendRaw(timod.PkgPackBin(0, timod.ProtoModuleConf, []byte{0xc1}))
-		wantError(t, mod.next(), timod.ProtoModuleConfErr, 0, timod.ExBadData)
-		for _, fn := range functions { // a refused configuration leaves the last good one in force
-			wantResult(t, mod.call(3, buildRequest(t, m, fn, "hello")), 3, "> hello")
-		}
-	})
-
-{%- else %}
-
-	t.Run("configuration refused", func(t *testing.T) {
-		t.Parallel()
-		mod := startModule(t, bin)
-		for _, conf := range []any{map[string]any{}, map[string]any{"prefix": "> "}} {
-			mod.send(0, timod.ProtoModuleConf, conf)
-			msg := wantError(t, mod.next(), timod.ProtoModuleConfErr, 0, timod.ExValueError)
-			if !strings.Contains(msg, "takes no configuration") {
-				t.Errorf("message %q does not say the module takes no configuration", msg)
-			}
-		}
-		for _, fn := range functions {
-			wantResult(t, mod.call(1, buildRequest(t, m, fn, "hello")), 1, "hello")
-		}
-	})
-
-{%- endif %}
-
-	t.Run("error replies", func(t *testing.T) {
-		t.Parallel()
-		mod := startModule(t, bin)
-		name, fn := firstFunction(functions)
-		// A raw call, demo({function: ...}), can leave an argument out; an
-		// exposed function's call sends a left-out argument as nil.
-		noValue := buildRequest(t, m, fn)
-		delete(noValue, "value")
-
-		mod.sendRaw(timod.PkgPackBin(1, timod.ProtoModuleReq, []byte{0xc1}))
-		wantError(t, mod.next(), timod.ProtoModuleErr, 1, timod.ExBadData)
-		mod.sendRaw(timod.PkgPackBin(2, timod.ProtoModuleReq, nil))
-		wantError(t, mod.next(), timod.ProtoModuleErr, 2, timod.ExBadData)
-		wantError(t, mod.call(3, []any{name, "hello"}), timod.ProtoModuleErr, 3, timod.ExTypeError)
-		wantError(t, mod.call(4, map[string]any{"value": "hello"}), timod.ProtoModuleErr, 4, timod.ExLookupError)
-		wantError(t, mod.call(5, map[string]any{functionKey: "no_such_function", "value": 1}), timod.ProtoModuleErr, 5, timod.ExLookupError)
-		wantError(t, mod.call(6, noValue), timod.ProtoModuleErr, 6, timod.ExNumArguments)
-
-		badCheck, err := timod.PkgPack(7, timod.ProtoModuleReq, buildRequest(t, m, fn, "wrong check byte"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		badCheck[7] = 0x12
-		mod.sendRaw(badCheck)
-		wantError(t, mod.next(), timod.ProtoModuleErr, 7, timod.ExBadData)
-		mod.sendRaw(timod.PkgPackBin(8, timod.Proto(99), []byte{0xc0}))
-		wantError(t, mod.next(), timod.ProtoModuleErr, 8, timod.ExBadData)
-		wantResult(t, mod.call(9, buildRequest(t, m, fn, "still here")), 9, "still here")
-	})
-
-	t.Run("header announcing 4 GiB", func(t *testing.T) {
-		if runtime.GOOS == "windows" {
-			t.Skip("no SIGTERM on Windows")
-		}
-		t.Parallel()
-		mod := startModule(t, bin)
-		mod.sendRaw(header(0xFFFFFFFF, 14, uint8(timod.ProtoModuleReq), uint8(timod.ProtoModuleReq)^0xFF))
-		wantError(t, mod.next(), timod.ProtoModuleErr, 14, timod.ExBadData) // at once, body or not
-		if err := mod.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		if code := mod.wait(); code != 0 {
-			t.Errorf("exit status %d, want 0", code)
-		}
-	})
-
-	t.Run("split and large packages", func(t *testing.T) {
-		t.Parallel()
-		mod := startModule(t, bin)
-		_, fn := firstFunction(functions)
-		pkg, err := timod.PkgPack(1, timod.ProtoModuleReq, buildRequest(t, m, fn, "split"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, piece := range [][]byte{pkg[:3], pkg[3:8], pkg[8:10], pkg[10:]} {
-			mod.sendRaw(piece)
-			time.Sleep(10 * time.Millisecond) // lets each piece arrive on its own
-		}
-		wantResult(t, mod.next(), 1, "split")
-
-		big := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB
-		wantResult(t, mod.call(2, buildRequest(t, m, fn, big)), 2, big)
-	})
-
-	t.Run("many requests in flight", func(t *testing.T) {
-		t.Parallel()
-		mod := startModule(t, bin)
-		_, fn := firstFunction(functions)
-		const n = 64
-		for pid := uint16(0); pid < n; pid++ {
-			mod.send(pid, timod.ProtoModuleReq, buildRequest(t, m, fn, fmt.Sprint("request ", pid, strings.Repeat(".", 4096))))
-		}
-		seen := map[uint16]bool{}
-		for i := 0; i < n; i++ {
-			pkg := mod.next()
-			if seen[pkg.Pid] {
-				t.Fatalf("two replies for pid %d", pkg.Pid)
-			}
-			seen[pkg.Pid] = true
-			wantResult(t, pkg, pkg.Pid, fmt.Sprint("request ", pkg.Pid, strings.Repeat(".", 4096)))
-		}
-	})
-
-	t.Run("exit 0 at end of input, nothing else on stdout", func(t *testing.T) {
-		t.Parallel()
-		mod := startModule(t, bin)
-		_, fn := firstFunction(functions)
-		mod.send(1, timod.ProtoModuleReq, buildRequest(t, m, fn, "last"))
-		mod.stdin.Close()
-		wantResult(t, mod.next(), 1, "last")
-		rest, err := io.ReadAll(mod.stdout)
-		if err != nil || len(rest) != 0 {
-			t.Errorf("stdout after the last reply: %q, %v", rest, err)
-		}
-		if code := mod.wait(); code != 0 {
-			t.Errorf("exit status %d, want 0", code)
-		}
-		if log := mod.stderr.String(); !strings.Contains(log, moduleName) {
-			t.Errorf("the module logged nothing to stderr: %q", log)
-		}
-	})
-
-	t.Run("exit 0 on SIGTERM", func(t *testing.T) {
-		if runtime.GOOS == "windows" {
-			t.Skip("no SIGTERM on Windows")
-		}
-		t.Parallel()
-		mod := startModule(t, bin)
-		_, fn := firstFunction(functions)
-		wantResult(t, mod.call(1, buildRequest(t, m, fn, "up")), 1, "up") // running and listening
-		if err := mod.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		if code := mod.wait(); code != 0 {
-			t.Errorf("exit status %d, want 0", code)
-		}
-	})
 }

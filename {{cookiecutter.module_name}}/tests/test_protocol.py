@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from thingsdb_peer import CONF_ERR, {% if cookiecutter.needs_config %}CONF_OK, {% endif %}ERR, HEADER, REQ, RES, build_request, pack
+from thingsdb_peer import CONF, CONF_ERR, {% if cookiecutter.needs_config %}CONF_OK, {% endif %}ERR, HEADER, REQ, RES, build_request, pack
 
 TYPE_ERR, VALUE_ERR, NUM_ARGUMENTS_ERR, LOOKUP_ERR, BAD_DATA_ERR = -61, -60, -62, -54, -53
 MiB = 1024 * 1024
@@ -129,6 +129,13 @@ def test_configuration_is_refused_and_the_module_keeps_serving(module, manifest)
 {%- endif %}
 
 
+def test_configuration_that_is_not_messagepack_gets_bad_data(module, manifest):
+    module.send_raw(pack(0, CONF, body=b"\xc1"))
+    reply = module.read_package()
+    assert (reply.pid, reply.type, reply.error_code) == (0, CONF_ERR, BAD_DATA_ERR)
+    assert_still_serving(module, manifest)
+
+
 # --- what ThingsDB's pipe can deliver ---
 
 
@@ -219,10 +226,16 @@ def test_sigterm_exits_cleanly(module, manifest):
     assert module.wait() == 0
 
 
-def test_end_of_input_exits_cleanly(module, manifest):
-    assert_still_serving(module, manifest)
+def test_end_of_input_exits_cleanly_after_answering_what_came_before(module, manifest):
+    request = build_request(manifest, first_function(manifest), ["last"])
+    module.send(1, REQ, request)
     module.close_stdin()
+    reply = module.read_package()
+    assert (reply.pid, reply.type, reply.value) == (1, RES, "last")
+    with pytest.raises(EOFError):  # and nothing else on stdout: it belongs to the protocol
+        module.read_package()
     assert module.wait() == 0
+    assert {{ cookiecutter.module_name | py_string }} in module.stderr_text()  # logs go to stderr
 
 
 def test_truncated_header_then_end_of_input_exits_cleanly(module):

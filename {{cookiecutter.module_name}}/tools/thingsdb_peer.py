@@ -227,12 +227,6 @@ class ModuleProcess:
             child_stdin.close()
             child_stdout.close()
 
-    @classmethod
-    def for_project(cls, project_dir: str | os.PathLike, **kwargs: Any) -> ModuleProcess:
-        """Start the module of a project directory as its module.json says."""
-        command = module_command(project_dir, load_manifest(project_dir))
-        return cls(command, cwd=project_dir, **kwargs)
-
     def __enter__(self) -> ModuleProcess:
         return self
 
