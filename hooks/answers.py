@@ -73,6 +73,13 @@ THINGSDB_RESERVED = frozenset({"nil", "true", "false"})
 # so this is how the module knows which function was called.
 FUNCTION_KEY = "function"
 
+# Limits both flavours keep, rendered into their code from here. The longest error message
+# ThingsDB takes, in UTF-8 bytes (EX_MAX_SZ; a longer one reaches the caller as bad_data).
+MAX_ERROR_MESSAGE = 16383
+# The deepest nesting of arrays and maps a module decodes: msgpack-c's limit, which the Python
+# flavour's decoder has built in and the Go flavour checks before its recursive decoder.
+MAX_NESTING = 1024
+
 
 class InvalidAnswers(FailedHookException):
     """One or more answers break a rule; the message has one line per problem.
@@ -383,6 +390,8 @@ class AnswersExtension(Extension):
         )
         environment.globals["answers_module_dir"] = str(Path(__file__).resolve().parent)
         environment.globals["function_key"] = FUNCTION_KEY  # module.json and both flavours
+        environment.globals["max_error_message"] = MAX_ERROR_MESSAGE
+        environment.globals["max_nesting"] = MAX_NESTING
         self._literals: list[str] = []
         environment.globals["_answer_literal"] = self._literals.__getitem__
         hooks_logger = logging.getLogger("cookiecutter.hooks")

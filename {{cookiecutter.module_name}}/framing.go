@@ -233,7 +233,7 @@ func (rw *ReplyWriter) WriteError(pid uint16, tp timod.Proto, code timod.Ex, msg
 }
 
 // maxErrorMessage is the longest error message ThingsDB takes, in bytes.
-const maxErrorMessage = 16383
+const maxErrorMessage = {{ max_error_message }}
 
 // errorMessage returns msg as ThingsDB takes an error message: valid UTF-8 of
 // at most maxErrorMessage bytes. ThingsDB answers the caller with bad_data

@@ -7,7 +7,7 @@ import (
 
 // maxNesting is how deep arrays and maps may nest in a package body; the
 // limit of the C MessagePack decoder that py-timod modules use.
-const maxNesting = 1024
+const maxNesting = {{ max_nesting }}
 
 // checkNesting reports an error when the MessagePack value in data nests
 // arrays and maps deeper than limit.

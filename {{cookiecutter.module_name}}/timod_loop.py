@@ -53,7 +53,7 @@ WRITE_CHUNK = 1024 * 1024
 GATHER_LIMIT = 4 * 1024
 # The longest error message ThingsDB takes, in UTF-8 bytes; a longer one reaches the caller
 # as bad_data instead of the module's error.
-MAX_ERROR_MESSAGE = 16383
+MAX_ERROR_MESSAGE = {{ max_error_message }}
 # Replies wait for the pipe when more than this is written but not yet sent. Small on purpose:
 # the pipe transport moves its whole unsent buffer forward after every partial write.
 MAX_UNSENT = 64 * 1024
