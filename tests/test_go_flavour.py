@@ -246,17 +246,9 @@ def test_go_mod_needs_nothing_after_baking(baked):
     offline = {"GOPROXY": "off", "GOFLAGS": "-mod=readonly"}
     project.run("go", "build", "./...", env=offline)
     project.run("go", "mod", "verify", env=offline)
-    tidy = subprocess.run(
-        ["go", "mod", "tidy", "-diff"],
-        cwd=project.path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "GOPROXY": "off"},
-    )
-    if "module lookup disabled" in tidy.stderr:
-        pytest.skip("go mod tidy needs modules this machine's module cache does not have")
-    assert tidy.returncode == 0, tidy.stdout + tidy.stderr
+    # tidy also looks at the dependencies' tests, which a build never downloads: the proxy is
+    # allowed here, so a fresh machine checks this too.
+    project.run("go", "mod", "tidy", "-diff", timeout=300)
 
 
 def test_try_out_command_says_how_to_build_a_missing_binary(bake):
