@@ -79,6 +79,8 @@ MAX_ERROR_MESSAGE = 16383
 # The deepest nesting of arrays and maps a module decodes: msgpack-c's limit, which the Python
 # flavour's decoder has built in and the Go flavour checks before its recursive decoder.
 MAX_NESTING = 1024
+# How long requests still running when stdin ends may take before the module exits anyway.
+SHUTDOWN_GRACE_SECONDS = 5
 
 
 class InvalidAnswers(FailedHookException):
@@ -392,6 +394,7 @@ class AnswersExtension(Extension):
         environment.globals["function_key"] = FUNCTION_KEY  # module.json and both flavours
         environment.globals["max_error_message"] = MAX_ERROR_MESSAGE
         environment.globals["max_nesting"] = MAX_NESTING
+        environment.globals["shutdown_grace_seconds"] = SHUTDOWN_GRACE_SECONDS
         self._literals: list[str] = []
         environment.globals["_answer_literal"] = self._literals.__getitem__
         hooks_logger = logging.getLogger("cookiecutter.hooks")

@@ -20,8 +20,9 @@ import (
 // exposed function sets it in its defaults in module.json.
 const functionKey = {{ function_key | go_string }}
 
-// HandlerFunc serves one exposed function. ctx ends when the module stops;
-// conf is the configuration in force when the request arrived; args is the
+// HandlerFunc serves one exposed function. ctx lives as long as the module
+// and is cancelled only as it exits; pass it on to calls that take one. conf
+// is the configuration in force when the request arrived; args is the
 // request. It returns the value to send back, or an error: a *ModuleError
 // for a ThingsDB error of your choice (see Errorf), any other error becomes
 // an operation error.

@@ -30,7 +30,7 @@ const moduleName = {{ cookiecutter.module_name | go_string }}
 
 // shutdownGrace is how long requests still running when stdin ends may take
 // to finish before the module exits anyway.
-const shutdownGrace = 5 * time.Second
+const shutdownGrace = {{ shutdown_grace_seconds }} * time.Second
 
 func main() {
 	log.SetOutput(os.Stderr)

@@ -19,6 +19,7 @@ input this way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -54,6 +55,8 @@ GATHER_LIMIT = 4 * 1024
 # The longest error message ThingsDB takes, in UTF-8 bytes; a longer one reaches the caller
 # as bad_data instead of the module's error.
 MAX_ERROR_MESSAGE = {{ max_error_message }}
+# How long requests still running when stdin ends may take before the module exits anyway.
+SHUTDOWN_GRACE = {{ shutdown_grace_seconds }}
 # Replies wait for the pipe when more than this is written but not yet sent. Small on purpose:
 # the pipe transport moves its whole unsent buffer forward after every partial write.
 MAX_UNSENT = 64 * 1024
@@ -205,6 +208,12 @@ class ReplyWriter:
         if not self._large.locked():  # else the large package's writer flushes when done
             self._write_pending()
 
+    async def finish(self) -> None:
+        """Write whatever is still gathered and wait until the pipe has taken all of it."""
+        async with self._large:
+            self._write_pending()
+            await self._writer.drain()
+
     def _write_pending(self) -> None:
         if self._pending:
             self._writer.write(b"".join(self._pending))
@@ -298,7 +307,8 @@ async def answer(handler: TiHandler, out: ReplyWriter, pid: int, tp: int, body: 
 
 
 async def serve(handler: TiHandler, stdin: Any, stdout: Any) -> None:
-    """Answer packages from stdin on stdout, each in a task of its own, until stdin ends."""
+    """Answer packages from stdin on stdout, each in a task of its own, until stdin ends
+    and the requests still running are answered (or SHUTDOWN_GRACE has passed)."""
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.connect_write_pipe(
         lambda: asyncio.streams.FlowControlMixin(), stdout
@@ -332,6 +342,12 @@ async def serve(handler: TiHandler, stdin: Any, stdout: Any) -> None:
     await loop.connect_read_pipe(lambda: reader, stdin)
     try:
         await reader.done
+        if tasks:
+            # ThingsDB sends nothing more, but requests already running still get their
+            # answers, within a grace period.
+            await asyncio.wait(list(tasks.values()), timeout=SHUTDOWN_GRACE)
+        with contextlib.suppress(OSError):  # stdout is gone too: nothing left to tell ThingsDB
+            await out.finish()
     finally:
         for task in tasks.values():
             task.cancel()
