@@ -81,6 +81,8 @@ MAX_ERROR_MESSAGE = 16383
 MAX_NESTING = 1024
 # How long requests still running when stdin ends may take before the module exits anyway.
 SHUTDOWN_GRACE_SECONDS = 5
+# The largest request body a module keeps in memory; a larger one gets bad_data.
+MAX_BODY_MIB = 256
 
 
 class InvalidAnswers(FailedHookException):
@@ -395,6 +397,7 @@ class AnswersExtension(Extension):
         environment.globals["max_error_message"] = MAX_ERROR_MESSAGE
         environment.globals["max_nesting"] = MAX_NESTING
         environment.globals["shutdown_grace_seconds"] = SHUTDOWN_GRACE_SECONDS
+        environment.globals["max_body_mib"] = MAX_BODY_MIB
         self._literals: list[str] = []
         environment.globals["_answer_literal"] = self._literals.__getitem__
         hooks_logger = logging.getLogger("cookiecutter.hooks")

@@ -40,9 +40,9 @@ const (
 	headerSize = 8
 
 	// MaxBodySize is the largest package body the module keeps in memory
-	// (256 MiB). The body of a larger package is read and dropped in small
-	// pieces, so the stream stays in step without ever holding it.
-	MaxBodySize = 256 << 20
+	// ({{ max_body_mib }} MiB). The body of a larger package is read and dropped in
+	// small pieces, so the stream stays in step without ever holding it.
+	MaxBodySize = {{ max_body_mib }} << 20
 
 	// readBufferSize is the size of the buffer between stdin and the reader.
 	readBufferSize = 64 << 10

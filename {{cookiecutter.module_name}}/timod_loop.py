@@ -47,7 +47,7 @@ REQ, RES, ERR = 80, 81, 82
 
 # The largest body kept in memory. A larger one is answered with bad_data and its bytes are
 # dropped as they arrive, so the stream stays in step with the sender without holding them.
-MAX_BODY = 256 * 1024 * 1024
+MAX_BODY = {{ max_body_mib }} * 1024 * 1024
 # Replies are written in pieces of this size, so the pipe's buffer never holds a whole copy.
 WRITE_CHUNK = 1024 * 1024
 # Replies up to this size are gathered and written together once per turn of the event loop.

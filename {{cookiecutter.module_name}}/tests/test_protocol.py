@@ -11,9 +11,27 @@ import time
 
 import pytest
 
-from thingsdb_peer import CONF, CONF_ERR, {% if cookiecutter.needs_config %}CONF_OK, {% endif %}ERR, HEADER, REQ, RES, build_request, pack
+from thingsdb_peer import (
+    CONF,
+    CONF_ERR,
+{%- if cookiecutter.needs_config %}
+    CONF_OK,
+{%- endif %}
+    ERR,
+    ERROR_CODES,
+    HEADER,
+    REQ,
+    RES,
+    build_request,
+    pack,
+)
 
-TYPE_ERR, VALUE_ERR, NUM_ARGUMENTS_ERR, LOOKUP_ERR, BAD_DATA_ERR = -61, -60, -62, -54, -53
+TYPE_ERR, VALUE_ERR, NUM_ARGUMENTS_ERR, LOOKUP_ERR, BAD_DATA_ERR = (
+    ERROR_CODES[name]
+    for name in ("type_err", "value_err", "num_arguments_err", "lookup_err", "bad_data_err")
+)
+# The key that names the called function in a request (each function's default in module.json).
+FUNCTION_KEY = {{ function_key | py_string }}
 MiB = 1024 * 1024
 
 
@@ -58,7 +76,7 @@ def test_replies_carry_the_pid_of_their_request_across_the_wrap(module, manifest
 
 
 def test_unknown_function_is_a_lookup_error(module):
-    assert_error(module.request({"function": "no_such_function", "value": 1}), LOOKUP_ERR)
+    assert_error(module.request({FUNCTION_KEY: "no_such_function", "value": 1}), LOOKUP_ERR)
 
 
 def test_request_without_function_is_a_lookup_error(module):
@@ -72,14 +90,14 @@ def test_argument_left_out_of_a_call_arrives_as_nil(module, manifest):
 
 def test_raw_call_without_an_argument_is_a_num_arguments_error(module, manifest):
     # demo({function: 'echo'}): a raw call sends the thing as it is, without `value`.
-    request = {"function": first_function(manifest)}
+    request = {FUNCTION_KEY: first_function(manifest)}
     assert_error(module.request(request), NUM_ARGUMENTS_ERR)
 
 
 def test_error_message_fits_what_thingsdb_takes(module):
     # A raw call can name any function; the lookup error quotes it. ThingsDB turns a message
     # over 16383 UTF-8 bytes into bad_data, losing the module's error.
-    reply = module.request({"function": "é" * 20000, "value": 1})
+    reply = module.request({FUNCTION_KEY: "é" * 20000, "value": 1})
     assert_error(reply, LOOKUP_ERR)
     assert 16000 < len(reply.value[1].encode()) <= 16383
 
@@ -174,7 +192,7 @@ def test_1000_requests_in_one_write(module, manifest):
 
 
 def test_unknown_package_type_gets_bad_data_and_the_module_keeps_serving(module, manifest):
-    module.send(11, 99, {"function": first_function(manifest), "value": 1})
+    module.send(11, 99, {FUNCTION_KEY: first_function(manifest), "value": 1})
     assert_error(module.read_package(), BAD_DATA_ERR, pid=11)
     assert_still_serving(module, manifest)
 

@@ -59,6 +59,8 @@ ERROR_NAMES = {
     -50: "assert_err",
 }
 
+ERROR_CODES = {name: code for code, name in ERROR_NAMES.items()}
+
 # Keys of a module's defaults that ThingsDB keeps for itself instead of sending them.
 RESERVED_DEFAULTS = ("load", "deep")
 
