@@ -27,6 +27,7 @@ Standard library only; runs on Python 3.9+.
 from __future__ import annotations
 
 import os
+import platform
 import re
 import sys
 from collections.abc import Iterator
@@ -820,6 +821,15 @@ def _read_tree(text: str) -> Any:
 # x86_64/x64 to amd64 and i386/i686 to 386 (src/util/osarch.c). So Go-style keys such as
 # linux/arm64 never match on Linux ARM hosts, which report aarch64, armv7l or armv6l.
 _MACHINE_ALIASES = {"x86_64": "amd64", "x64": "amd64", "i386": "386", "i686": "386"}
+
+
+def host_platform_key() -> str:
+    """The ``main`` key ThingsDB computes on this host."""
+    uname = platform.uname()
+    machine = uname.machine.lower()
+    return f"{uname.system.lower()}/{_MACHINE_ALIASES.get(machine, machine)}"
+
+
 _MISSING_KEYS = {
     "linux/arm64": ("linux/aarch64",),
     "linux/arm": ("linux/armv7l", "linux/armv6l"),

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import socket
 import struct
 import subprocess
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import msgpack
+
+from manifest import host_platform_key  # ThingsDB's platform key, kept in one place
 
 HEADER = struct.Struct("<IHBB")
 
@@ -113,16 +114,6 @@ class ModuleError(Exception):
     def __init__(self, code: int, message: str):
         self.code = code
         super().__init__(f"{error_name(code)} ({code}): {message}")
-
-
-def host_platform_key() -> str:
-    """The ``main`` key ThingsDB computes on this host (uname, lowercased, x86 names mapped)."""
-    uname = platform.uname()
-    machine = uname.machine.lower()
-    machine = {"x86_64": "amd64", "x64": "amd64", "i386": "386", "i686": "386"}.get(
-        machine, machine
-    )
-    return f"{uname.system.lower()}/{machine}"
 
 
 def load_manifest(project_dir: str | os.PathLike) -> dict[str, Any]:
