@@ -181,6 +181,42 @@ def test_release_refuses_a_bad_version_and_changes_nothing(python_repo, version,
     assert repo.state() == before
 
 
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('{"version": "0.1.0"', "module.json is not valid JSON ("),
+        ('{"version": "0.1.0", "defaults": {"x": ' + "[" * 5000 + "]" * 5000 + "}}", "too deeply"),
+        (None, "cannot read module.json: Is a directory"),
+    ],
+    ids=["truncated", "nested-5000-deep", "a-directory"],
+)
+def test_a_module_json_that_cannot_be_read_is_one_line(python_repo, text, message):
+    repo = python_repo
+    path = repo.path / "module.json"
+    path.unlink()
+    if text is not None:
+        path.write_text(text)
+    repo.commit_all("Break module.json")  # a clean work tree: every command gets to read it
+    repo.git("tag", "v0.1.1")  # check-tag wants its tag checked out
+    if text is None:
+        path.mkdir()  # an empty directory, which git does not see
+    for command in (["release", "0.2.0", "--no-push"], ["check-tag", "v0.1.1"], ["check-bump"]):
+        assert message in repo.fails(*command)
+
+
+def test_check_bump_reads_a_module_json_at_the_tag_that_is_not_utf8(python_repo):
+    repo = python_repo
+    good = repo.read("module.json")
+    latin1 = good.replace('"doc": "', '"doc": "\xe9', 1).encode("latin-1")
+    (repo.path / "module.json").write_bytes(latin1)
+    repo.commit_all("A Latin-1 doc")
+    repo.git("tag", "v0.1.1")
+    repo.write("module.json", good)
+    repo.commit_all("UTF-8 again")
+    result = repo.release("check-bump")
+    assert "Traceback" not in result.stderr + result.stdout
+
+
 def test_release_refuses_a_dirty_work_tree(python_repo):
     repo = python_repo
     repo.write("README.md", repo.read("README.md") + "\nmore\n")

@@ -89,6 +89,9 @@ def run(
             cwd=ROOT,
             env=env,
             text=True,
+            # git prints files as they are (a module.json at an old tag need not be UTF-8)
+            encoding="utf-8",
+            errors="replace",
             stdout=subprocess.PIPE if capture else None,
             stderr=subprocess.PIPE if capture else None,
             check=False,
@@ -194,8 +197,12 @@ def find_version(text: str, name: str = MANIFEST) -> tuple[int, int, str]:
                 pos = _skip_space(text, pos + 1)
             elif text[pos] != "}":
                 raise ValueError("expected ',' or '}'")
-    except (ValueError, IndexError) as exc:
+    except IndexError:
+        raise ReleaseError(f"{name} is not valid JSON (it ends too early); fix it first") from None
+    except ValueError as exc:
         raise ReleaseError(f"{name} is not valid JSON ({exc}); fix it first") from None
+    except RecursionError:
+        raise ReleaseError(f"{name} nests values too deeply to read; fix it first") from None
     if found is None:
         raise ReleaseError(f"{name} has no top-level `version`")
     return found
@@ -206,6 +213,8 @@ def read_manifest(text: str, name: str = MANIFEST) -> dict[str, Any]:
         manifest = json.loads(text)
     except ValueError as exc:
         raise ReleaseError(f"{name} is not valid JSON ({exc}); fix it first") from None
+    except RecursionError:
+        raise ReleaseError(f"{name} nests values too deeply to read; fix it first") from None
     if not isinstance(manifest, dict):
         raise ReleaseError(f"{name} must hold a JSON object")
     return manifest
@@ -217,6 +226,8 @@ def manifest_text() -> str:
         return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise ReleaseError(f"no {MANIFEST} in {ROOT}") from None
+    except OSError as exc:
+        raise ReleaseError(f"cannot read {MANIFEST}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ReleaseError(f"{MANIFEST} is not UTF-8") from None
 
