@@ -173,7 +173,7 @@ def test_several_bad_answers_give_one_line_each(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_replay_with_bad_answers_is_refused_before_any_file_is_written(tmp_path, cookies):
+def test_replay_with_bad_answers_is_refused_before_any_file_is_written(tmp_path):
     # --replay skips the questions (and so the check after them); the pre_gen hook checks again.
     replay = tmp_path / "replay.json"
     context = VALID | {"version": "v1", "needs_config": False, "__answers_checked": "yes"}

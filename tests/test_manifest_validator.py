@@ -7,27 +7,17 @@ generated project, so what is tested here is exactly what users get.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import manifest  # tools/manifest.py of the project template (on sys.path through conftest)
 import pytest
+from conftest import PROJECT_TEMPLATE_DIR
 
-TEMPLATE_DIR = Path(__file__).parents[1] / "{{cookiecutter.module_name}}"
-VALIDATOR = TEMPLATE_DIR / "tools" / "manifest.py"
+VALIDATOR = PROJECT_TEMPLATE_DIR / "tools" / "manifest.py"
 VECTORS_FILE = Path(__file__).parent / "data" / "manifest-vectors.jsonl"
-
-
-def _load_validator():
-    spec = importlib.util.spec_from_file_location("manifest_validator", VALIDATOR)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-manifest = _load_validator()
 VECTORS = [json.loads(line) for line in VECTORS_FILE.read_text("utf-8").splitlines() if line]
 
 

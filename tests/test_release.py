@@ -15,18 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import GIT_ENV
 
-# Git on its own: no user or system configuration, a fixed identity, outside GitHub Actions
-# (where the script writes annotations instead of plain messages).
-GIT_ENV = {
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "Release Test",
-    "GIT_AUTHOR_EMAIL": "release@example.com",
-    "GIT_COMMITTER_NAME": "Release Test",
-    "GIT_COMMITTER_EMAIL": "release@example.com",
-    "GITHUB_ACTIONS": "false",
-}
+# Outside GitHub Actions, where the script writes annotations instead of plain messages.
+RELEASE_ENV = {**GIT_ENV, "GITHUB_ACTIONS": "false"}
 # Two platforms keep the Go builds short; one is linux/arm64 for its two main keys.
 GO_ANSWERS = {"language": "go", "platforms": "linux/amd64, linux/arm64"}
 
@@ -44,7 +36,7 @@ class Repo:
             capture_output=True,
             text=True,
             timeout=600,
-            env={**os.environ, **GIT_ENV, **(env or {})},
+            env={**os.environ, **RELEASE_ENV, **(env or {})},
         )
         if check:
             assert result.returncode == 0, (

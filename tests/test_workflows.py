@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PROJECT_TEMPLATE_DIR, TEMPLATE_DIR
+from conftest import GIT_ENV, PROJECT_TEMPLATE_DIR, TEMPLATE_DIR
 
-ACTIONLINT_VERSION = "v1.7.12"  # the one .ci/run installs
+ACTIONLINT_VERSION = "v1.7.12"  # the version the actionlint fixture builds
 IN_CI = os.environ.get("CI") == "true"
 
 COMBINATIONS = [
@@ -47,7 +47,7 @@ def find_tool(name: str, hint: str) -> str:
             return candidate
     message = f"{name} is not installed ({hint})"
     if IN_CI:
-        pytest.fail(f"{message}; CI must run it: .ci/run installs it")
+        pytest.fail(f"{message}; CI must run it")
     pytest.skip(message)
 
 
@@ -235,8 +235,12 @@ class TestGeneratedWorkflows:
         positions = [script.index(part) for part in order]
         assert positions == sorted(positions)
         setups = [s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-")]
-        # no shared cache in a workflow that publishes (cache poisoning)
-        assert all(s["with"].get("cache", "") in (False, "") for s in setups)
+        # no shared cache in a workflow that publishes (cache poisoning); setup-go caches
+        # unless told not to, setup-python only when asked
+        assert setups
+        for step in setups:
+            default = step["uses"].startswith("actions/setup-go@")
+            assert step.get("with", {}).get("cache", default) in (False, ""), step
 
     def test_dependabot(self, baked, answers):
         config = load_yaml(baked(**answers).file(".github/dependabot.yml"))
@@ -320,20 +324,11 @@ def test_pre_commit_configuration_pins_every_hook():
 
 # --- the template as a git repository: `cookiecutter gh:OWNER/REPO`, `cruft create` ----------
 
-GIT_IDENTITY = {
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "Template Test",
-    "GIT_AUTHOR_EMAIL": "template@example.com",
-    "GIT_COMMITTER_NAME": "Template Test",
-    "GIT_COMMITTER_EMAIL": "template@example.com",
-}
-
 
 def template_repository(tmp_path: Path) -> tuple[Path, dict]:
     """The template's files committed in a fresh git repository (what gh:OWNER/REPO clones),
     and an environment whose cookiecutter clones stay in tmp_path."""
-    env = {**os.environ, **GIT_IDENTITY}
+    env = {**os.environ, **GIT_ENV}
     config = tmp_path / "cookiecutterrc.yaml"
     config.write_text(
         f"cookiecutters_dir: {tmp_path / 'clones'}\nreplay_dir: {tmp_path / 'replay'}\n",
