@@ -305,7 +305,7 @@ def _closure_problem(source: str) -> str | None:
     outline is checked here (the `|name, ...|` head, one non-empty statement, balanced brackets
     and quotes); the body's own syntax is left to the server.
     """
-    source = source.split("\0", 1)[0]  # strndup() stops at a NUL
+    source = _cstr(source)
     tokens = []
     for m in _CLOSURE_TOKEN.finditer(source):
         kind = m.lastgroup
