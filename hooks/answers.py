@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import keyword
 import logging
 import re
 import sys
 from collections.abc import Callable, Iterable, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -109,7 +111,12 @@ def split_list(text: str) -> list[str]:
 
 def function_names(text: str) -> list[str]:
     """The exposed function names of the ``functions`` answer, in the order given."""
-    return split_list(text)
+    names = []
+    for item in split_top_level(str(text)):
+        match = re.match(r"\s*([^\s(=]*)", item)
+        if item.strip():
+            names.append(match[1])
+    return names
 
 
 def parse_bool(value: Any) -> bool | None:
@@ -138,6 +145,245 @@ def go_name(name: str) -> str:
     return joined if not joined[0].isdigit() else "X" + joined
 
 
+# --- function signatures (the ``functions`` answer) ------------------------------------------
+
+# ThingsDB's value types an argument can be declared with; no type means ``any``.
+ARGUMENT_TYPES = ("str", "bytes", "int", "float", "bool", "list", "thing", "any")
+# Argument names ThingsDB itself consumes: an argmap item `load` or `deep` sets the call's
+# option of that name and is never sent to the module.
+THINGSDB_OPTION_ARGUMENTS = frozenset({"load", "deep"})
+# The name under which a function with a trailing `*` receives its thing of extra properties.
+OPTIONS_ARGUMENT = "options"
+# Python keywords cannot name a handler's parameter; `self` is taken by methods.
+PYTHON_RESERVED = frozenset(keyword.kwlist) | {"self"}
+INT64 = (-(2**63), 2**63 - 1)
+# A sample value of each type: used in the generated README, tests and try-out examples.
+SAMPLES: dict[str, Any] = {
+    "str": "hello",
+    "bytes": None,  # JSON has no bytes; see sample_value
+    "int": 42,
+    "float": 1.5,
+    "bool": True,
+    "list": [1, 2, 3],
+    "thing": {"key": "value"},
+    "any": "anything",
+}
+# A value of another type, for tests that expect a type_err.
+WRONG_SAMPLES: dict[str, Any] = {
+    "str": 42,
+    "bytes": 42,
+    "int": "42",
+    "float": "1.5",
+    "bool": "yes",
+    "list": "not a list",
+    "thing": [1, 2],
+}
+_NO_DEFAULT = object()
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One argument of an exposed function: its argmap name, ThingsDB type and default."""
+
+    name: str
+    type: str = "any"
+    default: Any = _NO_DEFAULT
+
+    @property
+    def optional(self) -> bool:
+        return self.default is not _NO_DEFAULT
+
+    def render(self) -> str:
+        text = f"{self.name}: {self.type}"
+        if self.optional:
+            text += " = " + json.dumps(self.default, ensure_ascii=False)
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "optional": self.optional,
+            "default": self.default if self.optional else None,
+            "sample": SAMPLES[self.type],
+            "wrong_sample": WRONG_SAMPLES.get(self.type),
+            "go_field": go_name(self.name),
+        }
+
+
+@dataclass(frozen=True)
+class Signature:
+    """An exposed function as the ``functions`` answer declares it."""
+
+    name: str
+    arguments: tuple[Argument, ...] = ()
+    options: bool = False  # a trailing `*`: an optional thing of extra properties
+    closure: str | None = None  # a ThingsDB closure exposed as is (no handler)
+    bare: bool = False  # given as a bare name: name(value: any), the placeholder echoes value
+
+    @property
+    def argmap(self) -> list[str]:
+        return [a.name for a in self.arguments] + (["*"] if self.options else [])
+
+    @property
+    def doc(self) -> str:
+        if self.closure is not None:
+            return self.closure
+        parts = [a.render() for a in self.arguments] + (["*"] if self.options else [])
+        return f"{self.name}({', '.join(parts)})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "closure": self.closure,
+            "bare": self.bare,
+            "options": self.options,
+            "arguments": [a.as_dict() for a in self.arguments],
+            "argmap": self.argmap,
+            "doc": self.doc,
+            "go_name": go_name(self.name),
+            "sample_args": [SAMPLES[a.type] for a in self.arguments],
+        }
+
+
+class SignatureError(ValueError):
+    """A signature that cannot be read; the message says why."""
+
+
+def split_top_level(text: str, separator: str = ",") -> list[str]:
+    """Split at ``separator`` outside brackets and quotes; raise SignatureError if unbalanced."""
+    parts, depth, quote, start = [], [], "", 0
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if quote:
+            if char == "\\" and quote == '"':
+                i += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'`":
+            quote = char
+        elif char in pairs:
+            depth.append(pairs[char])
+        elif char in ")]}":
+            if not depth or depth.pop() != char:
+                raise SignatureError(f"unbalanced {char!r}")
+        elif char == separator and not depth:
+            parts.append(text[start:i])
+            start = i + 1
+        i += 1
+    if quote:
+        raise SignatureError(f"unclosed quote {quote}")
+    if depth:
+        raise SignatureError(f"unclosed {' '.join(reversed(depth))!r} missing")
+    parts.append(text[start:])
+    return parts
+
+
+_SIGNATURE = re.compile(r"\s*(?P<name>[^\s(=]+)\s*(?:\((?P<args>.*)\))?\s*\Z", re.DOTALL)
+_CLOSURE_DEF = re.compile(r"\s*(?P<name>[^\s(=|]+)\s*=(?P<closure>.*)\Z", re.DOTALL)
+_ARGUMENT = re.compile(
+    r"\s*(?P<name>[^\s:=]+)\s*(?::\s*(?P<type>[^\s=]*)\s*)?(?:=(?P<default>.*))?\Z", re.DOTALL
+)
+
+
+def _default_fits(type_: str, value: Any) -> bool:
+    if value is None or type_ == "any":
+        return True
+    if type_ == "int":
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and (INT64[0] <= value <= INT64[1])
+        )
+    if type_ == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    kinds = {"str": str, "bool": bool, "list": list, "thing": dict}
+    return type_ in kinds and isinstance(value, kinds[type_])
+
+
+def parse_argument(function: str, text: str) -> Argument:
+    """One ``name[: type][ = default]`` of a signature."""
+    match = _ARGUMENT.fullmatch(text)
+    if not match:
+        raise SignatureError(f"cannot read argument {text.strip()!r}")
+    name, type_, default = match["name"], match["type"], match["default"]
+    if not THINGSDB_NAME.fullmatch(name):
+        raise SignatureError(
+            f"argument {name!r} is not a ThingsDB name (a letter or _, then letters, digits, _)"
+        )
+    if type_ is not None and type_ not in ARGUMENT_TYPES:
+        raise SignatureError(
+            f"argument {name!r} has unknown type {type_!r}; types: {', '.join(ARGUMENT_TYPES)}"
+        )
+    type_ = type_ or "any"
+    if default is None:
+        return Argument(name, type_)
+    try:
+        value = json.loads(default)
+    except ValueError:
+        raise SignatureError(
+            f"the default of {name!r}, {default.strip()!r}, is not a JSON literal "
+            '(strings in double quotes: "text"; numbers; true, false, null; [...]; {...})'
+        ) from None
+    if type_ == "bytes" and value is not None:
+        raise SignatureError(f"a bytes argument ({name!r}) can only default to null")
+    if not _default_fits(type_, value):
+        raise SignatureError(
+            f"the default of {name!r}, {default.strip()}, is not of type {type_}"
+            + (" (an int must fit in 64 bits)" if isinstance(value, int) and type_ == "int" else "")
+        )
+    return Argument(name, type_, value)
+
+
+def parse_signature(text: str) -> Signature:
+    """One item of the ``functions`` answer; raise SignatureError saying what is wrong."""
+    closure = _CLOSURE_DEF.fullmatch(text)
+    if closure and "(" not in closure["name"]:
+        name, source = closure["name"], closure["closure"].strip()
+        if not source.startswith("|"):
+            raise SignatureError("after `=` comes a ThingsDB closure, like |this| this.echo(1)")
+        problem = _load_tool("manifest")._closure_problem(source)
+        if problem:
+            raise SignatureError(f"ThingsDB refuses the closure {source!r}: {problem}")
+        return Signature(name, closure=source)
+    match = _SIGNATURE.fullmatch(text)
+    if not match:
+        raise SignatureError("write name, name() or name(arg: type, ...)")
+    name, args = match["name"], match["args"]
+    if args is None:
+        return Signature(name, (Argument("value", "any"),), bare=True)
+    items = split_top_level(args)
+    if len(items) == 1 and not items[0].strip():
+        items = []
+    arguments: list[Argument] = []
+    options = False
+    for position, item in enumerate(items):
+        if item.strip() == "*":
+            if position != len(items) - 1:
+                raise SignatureError("`*` (the thing of extra properties) must come last")
+            options = True
+            continue
+        if not item.strip():
+            raise SignatureError("an empty argument (two commas in a row?)")
+        arguments.append(parse_argument(name, item))
+    seen_optional = None
+    for argument in arguments:
+        if argument.optional:
+            seen_optional = argument.name
+        elif seen_optional:
+            raise SignatureError(
+                f"required argument {argument.name!r} follows optional {seen_optional!r}"
+            )
+    return Signature(name, tuple(arguments), options)
+
+
+def parse_functions(text: str) -> list[Signature]:
+    """The signatures of the ``functions`` answer; raise SignatureError on the first problem."""
+    return [parse_signature(item) for item in split_top_level(str(text)) if item.strip()]
+
+
 # --- the rules -------------------------------------------------------------------------------
 
 
@@ -151,15 +397,24 @@ def _check_name(answer: str, value: str) -> list[str]:
 
 
 def _check_functions(value: str, language: str) -> list[str]:
-    names = function_names(value)
-    if not names:
-        return [f"functions={value!r}: give at least one function name, comma separated"]
+    try:
+        items = [item for item in split_top_level(str(value)) if item.strip()]
+    except SignatureError as exc:
+        return [f"functions={value!r}: {exc}; commas inside (...) or quotes belong to a function"]
+    if not items:
+        return [f"functions={value!r}: give at least one function, comma separated"]
     problems = []
-    seen: dict[str, str] = {}
-    for name in names:
-        problems += _check_name("functions", name)
-        if name in THINGSDB_RESERVED:
-            problems.append(f"functions={name!r}: {name} is a reserved word in ThingsDB")
+    seen: dict[str, Signature] = {}
+    for item in items:
+        try:
+            signature = parse_signature(item)
+        except SignatureError as exc:
+            problems.append(f"functions={item.strip()!r}: {exc}")
+            continue
+        problems += [
+            f"functions={item.strip()!r}: {p}" for p in _signature_problems(signature, language)
+        ]
+        name = signature.name
         if name in seen:
             problems.append(f"functions={name!r}: listed twice; function names must be unique")
         elif language == "go" and THINGSDB_NAME.fullmatch(name):
@@ -169,7 +424,49 @@ def _check_functions(value: str, language: str) -> list[str]:
                     f"functions={name!r}: gives the same Go handler name as {other!r} "
                     f"(handle{go_name(name)}); rename one"
                 )
-        seen[name] = name
+        seen[name] = signature
+    return problems
+
+
+def _signature_problems(signature: Signature, language: str) -> list[str]:
+    """What is wrong with one parsed signature, besides what parsing already refused."""
+    name = signature.name
+    if not THINGSDB_NAME.fullmatch(name):
+        return [
+            f"{name!r} is not a ThingsDB name: a letter or _, then letters, digits or _ "
+            "(at most 255 characters)"
+        ]
+    problems = []
+    if name in THINGSDB_RESERVED:
+        problems.append(f"{name} is a reserved word in ThingsDB")
+    seen: dict[str, str] = {}
+    for argument in signature.arguments:
+        arg = argument.name
+        if arg in seen:
+            problems.append(f"argument {arg!r} is listed twice")
+        if arg == FUNCTION_KEY:
+            problems.append(
+                f"argument {arg!r} is the key that says which function was called; rename it"
+            )
+        if arg in THINGSDB_OPTION_ARGUMENTS:
+            problems.append(
+                f"argument {arg!r} is an option ThingsDB takes itself and never sends; rename it"
+            )
+        if signature.options and arg == OPTIONS_ARGUMENT:
+            problems.append(
+                f"argument {arg!r} is the name the `*` thing of extra properties arrives under"
+            )
+        if language == "python" and arg in PYTHON_RESERVED:
+            problems.append(f"argument {arg!r} is a Python keyword; rename it")
+        if language == "go":
+            other = next((a for a in seen if go_name(a) == go_name(arg) and a != arg), None)
+            if other:
+                problems.append(
+                    f"arguments {other!r} and {arg!r} give the same Go field {go_name(arg)}"
+                )
+            if signature.options and go_name(arg) == "Options":
+                problems.append(f"argument {arg!r} gives the Go field Options, which `*` takes")
+        seen[arg] = arg
     return problems
 
 
@@ -311,6 +608,15 @@ def python_includes() -> list[str]:
     return ["timod_loop.py"]
 
 
+def render_exposed(signature: Signature) -> str | dict[str, Any]:
+    """One ``exposes`` entry: a closure as is, or doc, defaults and argmap."""
+    if signature.closure is not None:
+        return signature.closure
+    defaults: dict[str, Any] = {FUNCTION_KEY: signature.name}
+    defaults.update({a.name: a.default for a in signature.arguments if a.optional})
+    return {"doc": signature.doc, "defaults": defaults, "argmap": signature.argmap}
+
+
 def render_manifest(answers: MutableMapping[str, Any]) -> str:
     """The complete module.json text for these answers."""
     if answers["language"] == "go":
@@ -330,12 +636,8 @@ def render_manifest(answers: MutableMapping[str, Any]) -> str:
         manifest["includes"] = python_includes()
     manifest["defaults"] = {"load": True, "deep": 1}
     manifest["exposes"] = {
-        name: {
-            "doc": f"{name}(value): returns value",
-            "defaults": {FUNCTION_KEY: name},
-            "argmap": ["value"],
-        }
-        for name in function_names(answers["functions"])
+        signature.name: render_exposed(signature)
+        for signature in parse_functions(answers["functions"])
     }
     return json.dumps(manifest, indent=2, ensure_ascii=False)
 
@@ -386,6 +688,7 @@ class AnswersExtension(Extension):
         environment.filters.update(
             check_answers=check_answers,
             function_names=function_names,
+            signatures=lambda text: [f.as_dict() for f in parse_functions(text)],
             manifest_json=render_manifest,
             py_string=string_literal,
             go_string=string_literal,
