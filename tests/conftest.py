@@ -34,6 +34,22 @@ GIT_ENV = {
     "GIT_COMMITTER_EMAIL": "template@example.com",
 }
 
+# Every shape of signature the `functions` answer takes: typed arguments, none at all, defaults
+# of each type, a trailing `*`, a bare name and a closure. Both flavours bake it.
+SIGNATURE_SHAPES = ", ".join(
+    [
+        "get(url: str, *)",
+        "add(a: int, b: int)",
+        'ping(message: str = "ping")',
+        "echo",
+        "say_hello = |this| this.ping()",
+        "nothing()",
+        "mixed(t: thing, l: list = [1], f: float = 0.5, b: bool = false, by: bytes = null, "
+        "s: str = null, x: any = null)",
+        "scale(x: float, factor: int = 2)",
+    ]
+)
+
 DEFAULT_ANSWERS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 
 
