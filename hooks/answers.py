@@ -160,7 +160,7 @@ INT64 = (-(2**63), 2**63 - 1)
 # A sample value of each type: used in the generated README, tests and try-out examples.
 SAMPLES: dict[str, Any] = {
     "str": "hello",
-    "bytes": None,  # JSON has no bytes; see sample_value
+    "bytes": b"hello",
     "int": 42,
     "float": 1.5,
     "bool": True,
@@ -207,6 +207,7 @@ class Argument:
             "default": self.default if self.optional else None,
             "sample": SAMPLES[self.type],
             "wrong_sample": WRONG_SAMPLES.get(self.type),
+            "wrong_sample_type": thingsdb_type_name(WRONG_SAMPLES.get(self.type)),
             "go_field": go_name(self.name),
         }
 
@@ -244,6 +245,53 @@ class Signature:
             "go_name": go_name(self.name),
             "sample_args": [SAMPLES[a.type] for a in self.arguments],
         }
+
+
+def thingsdb_type_name(value: Any) -> str:
+    """The name ThingsDB gives the type of a value as MessagePack carries it."""
+    if value is None:
+        return "nil"
+    for kind, name in ((bool, "bool"), (int, "int"), (float, "float"), (str, "str")):
+        if isinstance(value, kind):
+            return name
+    kinds = ((bytes, "bytes"), (list, "list"), (tuple, "list"), (dict, "thing"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), "mpdata")
+
+
+def py_value(value: Any) -> str:
+    """A Python literal for a sample or default value (double quotes, as ruff formats them)."""
+    if isinstance(value, bytes):
+        return "b" + json.dumps(value.decode("latin-1"))
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(py_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{py_value(k)}: {py_value(v)}" for k, v in value.items()) + "}"
+    return repr(value)  # None, True, False, int, float
+
+
+def thingsdb_value(value: Any) -> str:
+    """ThingsDB code for a sample value, as a user would type it in a query."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return f"bytes({thingsdb_value(value.decode('latin-1'))})"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, list):
+        return "[" + ", ".join(thingsdb_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {thingsdb_value(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def cli_value(value: Any) -> str:
+    """A shell word giving ``value`` to tools/thingsdb_peer.py (JSON; bytes as b"...")."""
+    text = py_value(value) if isinstance(value, bytes) else json.dumps(value, ensure_ascii=False)
+    return "'" + text.replace("'", "'\\''") + "'"
 
 
 class SignatureError(ValueError):
@@ -693,6 +741,9 @@ class AnswersExtension(Extension):
             py_string=string_literal,
             go_string=string_literal,
             go_name=go_name,
+            py_value=py_value,
+            thingsdb_value=thingsdb_value,
+            cli_value=cli_value,
             md_text=md_text,
         )
         environment.globals["answers_module_dir"] = str(Path(__file__).resolve().parent)
