@@ -10,15 +10,20 @@ from the command line without a ThingsDB server:
     python tools/thingsdb_peer.py echo '"hi"'
     python tools/thingsdb_peer.py --conf '{"prefix": "> "}' echo '"hi"'  # if it takes one
 
-Arguments are JSON (a word that is not JSON is taken as a string). The reply is printed as
-JSON; an error reply is printed as its ThingsDB name and code, and the exit status is 1.
+Arguments are JSON (a word that is not JSON is taken as a string), or bytes written as a
+Python bytes literal (``'b"raw"'``). The reply is printed as JSON, with bytes as ``b'...'``;
+an error reply is printed as its ThingsDB name and code, and the exit status is 1. A Go module
+is built from its current sources first (bin/ may hold an older build).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
+import math
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -339,10 +344,57 @@ class ModuleProcess:
 
 
 def _json_or_text(word: str) -> Any:
+    if word[:2] in ('b"', "b'"):
+        try:
+            value = ast.literal_eval(word)
+        except (ValueError, SyntaxError):
+            message = f'{word!r} is not a bytes literal like b"raw"'
+            raise argparse.ArgumentTypeError(message) from None
+        if isinstance(value, bytes):
+            return value
     try:
         return json.loads(word)
     except ValueError:
         return word
+    except RecursionError:
+        raise argparse.ArgumentTypeError("the argument is nested too deeply") from None
+
+
+def _configuration(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise argparse.ArgumentTypeError("nested too deeply") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
+def render_value(value: Any) -> str:
+    """A reply as JSON, with bytes shown as a bytes literal instead of a quoted repr."""
+    if isinstance(value, (bytes, bytearray)):
+        return repr(bytes(value))
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(render_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = (
+            f"{render_value(k if isinstance(k, (str, bytes)) else str(k))}: {render_value(v)}"
+            for k, v in value.items()
+        )
+        return "{" + ", ".join(items) + "}"
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return json.dumps(repr(value), ensure_ascii=False)  # MessagePack extension types
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -350,23 +402,83 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Call a function of this module the way ThingsDB does, without ThingsDB.",
     )
     parser.add_argument("function", help="an exposed function from module.json")
-    parser.add_argument("args", nargs="*", type=_json_or_text, help="arguments, as JSON")
-    parser.add_argument("--conf", type=json.loads, help="send this configuration (JSON) first")
+    parser.add_argument(
+        "args", nargs="*", type=_json_or_text, help='arguments, as JSON (bytes: b"...")'
+    )
+    parser.add_argument("--conf", type=_configuration, help="send this configuration (JSON) first")
     parser.add_argument("--dir", default=".", help="the module's directory (default: .)")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (10)")
+    parser.add_argument("--timeout", type=_seconds, default=10.0, help="seconds to wait (10)")
     parser.add_argument("--verbose", action="store_true", help="print the module's log")
     return parser.parse_args(argv)
 
 
+def _check_packable(request: Any) -> None:
+    try:
+        pack(0, REQ, request)
+    except (OverflowError, ValueError, TypeError) as exc:  # a huge int, a lone surrogate
+        raise ValueError(f"the arguments cannot be sent as MessagePack: {exc}") from None
+
+
+def go_sources(project_dir: str | os.PathLike) -> list[Path]:
+    """The files a Go module's binary is built from (empty for a Python module)."""
+    root = Path(project_dir)
+    if not (root / "go.mod").is_file():
+        return []
+    return [root / "go.mod", root / "go.sum", *sorted(root.rglob("*.go"))]
+
+
+def current_command(
+    project_dir: str | os.PathLike, manifest: dict[str, Any], build_dir: str
+) -> list[str]:
+    """The command to run the module as its sources are now.
+
+    A Go module is built from source into ``build_dir`` when the go command is on PATH; without
+    it, a binary in bin/ older than the sources is refused rather than run unnoticed.
+    """
+    sources = go_sources(project_dir)
+    if not sources:
+        return module_command(project_dir, manifest)
+    go = shutil.which("go")
+    if go is not None:
+        binary = str(Path(build_dir, "module"))
+        build = subprocess.run(
+            [go, "build", "-o", binary, "."], cwd=project_dir, capture_output=True, text=True
+        )
+        if build.returncode != 0:
+            raise RuntimeError("go build failed:\n" + build.stderr.strip())
+        return [binary]
+    command = module_command(project_dir, manifest)
+    built = Path(command[0]).stat().st_mtime
+    newer = [p for p in sources if p.is_file() and p.stat().st_mtime > built]
+    if newer:
+        name = newer[0].relative_to(project_dir)
+        raise RuntimeError(
+            f"{Path(command[0]).relative_to(Path(project_dir).resolve())} is older than {name}; "
+            "run `go run ./tools/build` (or put go on PATH to build from source)"
+        )
+    return command
+
+
 def main(argv: list[str] | None = None) -> int:
     options = _parse_args(argv)
-    try:
-        manifest = load_manifest(options.dir)
-        request = build_request(manifest, options.function, options.args)
-        command = module_command(options.dir, manifest)
-    except (OSError, ValueError, LookupError, TypeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    with tempfile.TemporaryDirectory(prefix="thingsdb-peer-") as build_dir:
+        try:
+            manifest = load_manifest(options.dir)
+            request = build_request(manifest, options.function, options.args)
+            _check_packable(request)
+            command = current_command(options.dir, manifest, build_dir)
+        except (OSError, ValueError, LookupError, TypeError, RuntimeError, OverflowError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except RecursionError:
+            print("error: the arguments are nested too deeply", file=sys.stderr)
+            return 2
+        return _call(options, manifest, request, command)
+
+
+def _call(
+    options: argparse.Namespace, manifest: dict[str, Any], request: Any, command: list[str]
+) -> int:
     extra = extra_arguments(manifest, options.function, options.args)
     if extra:
         print(
@@ -383,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
                     code, message = reply.value
                     raise ModuleError(code, f"configuration rejected: {message}")
             value = module.call(request, options.timeout)
-            print(json.dumps(value, ensure_ascii=False, default=repr))
+            print(render_value(value))
         except ModuleError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 1
