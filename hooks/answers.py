@@ -72,8 +72,8 @@ GO_MODULE_PATH = re.compile(r"[a-z0-9][a-z0-9.-]*\.[a-z]{2,}(/[A-Za-z0-9_.~-]+)+
 THINGSDB_RESERVED = frozenset({"nil", "true", "false"})
 
 # The key each exposed function sets in its defaults: ThingsDB does not send the function name,
-# so this is how the module knows which function was called.
-FUNCTION_KEY = "function"
+# so this is how the module knows which function was called. The manifest check knows it too.
+FUNCTION_KEY = _load_tool("manifest").DISPATCH_KEY
 
 # Limits both flavours keep, rendered into their code from here. The longest error message
 # ThingsDB takes, in UTF-8 bytes (EX_MAX_SZ; a longer one reaches the caller as bad_data).

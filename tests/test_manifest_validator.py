@@ -216,6 +216,47 @@ def test_lint_wants_requirements_txt_for_a_python_main_without_requirements_key(
     assert _lint(tmp_path, version="1.0.0", main="demo.py") == []
 
 
+def test_lint_flags_a_handled_function_the_module_cannot_tell_apart():
+    taken = {"add": {"defaults": {"function": "add"}, "argmap": ["a", "function"]}}
+    assert _has(_lint(version="1", main="demo.py", exposes=taken), "`function` in its argmap")
+    unnamed = {"add": {"argmap": ["a"]}, "sub": {"defaults": {"function": "add"}}}
+    problems = _lint(version="1", main="demo.py", exposes=unnamed)
+    assert _has(problems, 'function `add` needs the default {"function": "add"}')
+    assert _has(problems, 'function `sub` needs the default {"function": "sub"}')
+    closure = {"hi": "|this| this.add(1)", "add": {"defaults": {"function": "add"}}}
+    assert _lint(version="1", main="demo.py", exposes=closure) == []
+
+
+@pytest.mark.parametrize(
+    "statement", ["import helpers", "from helpers import x", "import helpers.sub as s"]
+)
+def test_lint_flags_a_local_import_that_includes_does_not_list(tmp_path, statement):
+    (tmp_path / "requirements.txt").write_text("")
+    (tmp_path / "main.py").write_text(f"import json\n{statement}\nimport timod_loop\n")
+    (tmp_path / "timod_loop.py").write_text("import msgpack\n")
+    (tmp_path / "helpers.py").write_text("")
+    problems = _lint(tmp_path, version="1", main="main.py", includes=["timod_loop.py"])
+    assert problems == [
+        "`main.py` imports `helpers`, but `includes` does not list `helpers.py`: ThingsDB "
+        "downloads only module.json, main and includes, so the module would fail at import "
+        "once installed"
+    ]
+    listed = ["timod_loop.py", "helpers.py"]
+    assert _lint(tmp_path, version="1", main="main.py", includes=listed) == []
+
+
+def test_lint_follows_imports_of_included_files(tmp_path):
+    (tmp_path / "requirements.txt").write_text("")
+    (tmp_path / "main.py").write_text("import lib\n")
+    (tmp_path / "lib.py").write_text("from util import x\n")
+    (tmp_path / "util").mkdir()
+    (tmp_path / "util" / "__init__.py").write_text("x = 1\n")
+    problems = _lint(tmp_path, version="1", main="main.py", includes=["lib.py"])
+    assert [p.split(":")[0] for p in problems] == [
+        "`lib.py` imports `util`, but `includes` does not list `util/__init__.py`"
+    ]
+
+
 def test_lint_skips_repository_checks_without_repo_dir():
     assert _lint(version="1.0.0", main="missing.py", includes=["missing.txt"]) == []
 

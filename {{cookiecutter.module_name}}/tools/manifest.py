@@ -26,6 +26,8 @@ Standard library only; runs on Python 3.9+.
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import platform
 import re
@@ -41,6 +43,9 @@ NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 # own loop (_version_ok below) also lets a few odd forms through, such as "1.2.3.".
 VERSION = re.compile(r"[0-9]{1,5}(?:\.[0-9]{1,5}){0,2}")
 ALLOC_ERROR = "allocation error while parsing module.json"
+# ThingsDB does not tell a module which exposed function was called: each function of this
+# template's modules sets this default to its own name, and the module dispatches on it.
+DISPATCH_KEY = "function"
 DOC_PROPERTIES = "; see https://docs.thingsdb.io/v1/overview/properties"
 MAX_DEEP = 127
 LLONG_MAX = 2**63 - 1
@@ -919,9 +924,73 @@ def lint_manifest(text: str, repo_dir: str | None = None) -> list[str]:
                 f"top level of {top}/, keep it flat"
             )
 
+    problems.extend(_dispatch_problems(tree))
     if repo_dir is not None:
         problems.extend(_missing_files(tree, files, repo_dir))
+        problems.extend(_unlisted_imports(files, repo_dir))
     return problems
+
+
+def _dispatch_problems(tree: _Map) -> list[str]:
+    """Exposed functions the module could not tell apart: the dispatch key missing or taken."""
+    problems = []
+    for exposes in tree.get("exposes"):
+        if not isinstance(exposes, _Map):
+            continue
+        for name, spec in exposes:
+            if not isinstance(spec, _Map):
+                continue  # a closure runs in ThingsDB, not in the module
+            argmaps = [a for a in spec.get("argmap") if isinstance(a, list)]
+            if any(DISPATCH_KEY in argmap for argmap in argmaps):
+                problems.append(
+                    f"exposed function `{name}` has `{DISPATCH_KEY}` in its argmap: a caller's "
+                    "argument would replace the key that says which function was called"
+                )
+            defaults = [d for d in spec.get("defaults") if isinstance(d, _Map)]
+            named = [v for d in defaults for v in d.get(DISPATCH_KEY)]
+            if named != [name]:
+                wanted = json.dumps({DISPATCH_KEY: name})
+                problems.append(
+                    f"exposed function `{name}` needs the default {wanted}: ThingsDB does not "
+                    "send which function was called, the module dispatches on it"
+                )
+    return problems
+
+
+def _unlisted_imports(files: list[tuple[str, str]], repo_dir: str) -> list[str]:
+    """Local modules a Python main or include imports that ThingsDB would not download.
+
+    ThingsDB fetches only module.json, `main`, `includes` and requirements.txt; a module that
+    imports another file of the repository passes every local test and fails at import once
+    installed.
+    """
+    listed = {path for path, _ in files}
+    problems = []
+    for path in sorted(p for p in listed if p.endswith(".py")):
+        try:
+            with open(os.path.join(repo_dir, path), encoding="utf-8") as f:
+                source = ast.parse(f.read(), path)
+        except (OSError, SyntaxError, ValueError):
+            continue  # a missing file is reported already; a broken one fails its own checks
+        for name in sorted(_top_level_imports(source)):
+            for candidate in (f"{name}.py", f"{name}/__init__.py"):
+                if os.path.isfile(os.path.join(repo_dir, candidate)) and candidate not in listed:
+                    problems.append(
+                        f"`{path}` imports `{name}`, but `includes` does not list `{candidate}`: "
+                        "ThingsDB downloads only module.json, main and includes, so the module "
+                        "would fail at import once installed"
+                    )
+    return problems
+
+
+def _top_level_imports(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.partition(".")[0])
+    return names
 
 
 def _named_files(tree: _Map, includes: list[Any]) -> list[tuple[str, str]]:
