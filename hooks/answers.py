@@ -299,9 +299,14 @@ class SignatureError(ValueError):
 
 
 def split_top_level(text: str, separator: str = ",") -> list[str]:
-    """Split at ``separator`` outside brackets and quotes; raise SignatureError if unbalanced."""
-    parts, depth, quote, start = [], [], "", 0
+    """Split at ``separator`` outside brackets and quotes; raise SignatureError if unbalanced.
+
+    A closure's parameters (``= |a, b|``) count as brackets too.
+    """
+    parts: list[str] = []
+    depth: list[str] = []
     pairs = {"(": ")", "[": "]", "{": "}"}
+    quote, start, previous = "", 0, ""
     i = 0
     while i < len(text):
         char = text[i]
@@ -312,6 +317,10 @@ def split_top_level(text: str, separator: str = ",") -> list[str]:
                 quote = ""
         elif char in "\"'`":
             quote = char
+        elif depth and depth[-1] == "|" and char == "|":
+            depth.pop()
+        elif char == "|" and previous == "=":
+            depth.append("|")
         elif char in pairs:
             depth.append(pairs[char])
         elif char in ")]}":
@@ -320,11 +329,13 @@ def split_top_level(text: str, separator: str = ",") -> list[str]:
         elif char == separator and not depth:
             parts.append(text[start:i])
             start = i + 1
+        if not char.isspace():
+            previous = char
         i += 1
     if quote:
         raise SignatureError(f"unclosed quote {quote}")
     if depth:
-        raise SignatureError(f"unclosed {' '.join(reversed(depth))!r} missing")
+        raise SignatureError(f"a closing {' '.join(reversed(depth))!r} is missing")
     parts.append(text[start:])
     return parts
 
@@ -481,7 +492,7 @@ def _signature_problems(signature: Signature, language: str) -> list[str]:
     name = signature.name
     if not THINGSDB_NAME.fullmatch(name):
         return [
-            f"{name!r} is not a ThingsDB name: a letter or _, then letters, digits or _ "
+            f"{name!r}: a ThingsDB name starts with a letter or _, then letters, digits or _ "
             "(at most 255 characters)"
         ]
     problems = []

@@ -60,6 +60,59 @@ def test_function_names_split_on_commas_and_drop_blanks():
     assert answers.function_names(" echo ,get_user,, _p ") == ["echo", "get_user", "_p"]
 
 
+def test_function_names_of_signatures_keep_commas_inside_them():
+    text = 'get(url: str, *), add(a: int, b: int = 2), p(m: str = "a, b"), hi = |x, y| x.get(y)'
+    assert answers.function_names(text) == ["get", "add", "p", "hi"]
+
+
+@pytest.mark.parametrize(
+    "text, exposed",
+    [
+        ("echo", {"doc": "echo(value: any)", "argmap": ["value"], "defaults": {}}),
+        ("nothing()", {"doc": "nothing()", "argmap": [], "defaults": {}}),
+        ("get(url: str, *)", {"doc": "get(url: str, *)", "argmap": ["url", "*"], "defaults": {}}),
+        ("add(a: int, b)", {"doc": "add(a: int, b: any)", "argmap": ["a", "b"], "defaults": {}}),
+        (
+            'ping( message : str = "ping, pong" )',
+            {
+                "doc": 'ping(message: str = "ping, pong")',
+                "argmap": ["message"],
+                "defaults": {"message": "ping, pong"},
+            },
+        ),
+        (
+            'f(t: thing = {"a": [1, 2]}, n: float = 1, x: int = null, *)',
+            {
+                "doc": 'f(t: thing = {"a": [1, 2]}, n: float = 1, x: int = null, *)',
+                "argmap": ["t", "n", "x", "*"],
+                "defaults": {"t": {"a": [1, 2]}, "n": 1, "x": None},
+            },
+        ),
+    ],
+    ids=["bare", "no-arguments", "options", "untyped", "string-default", "defaults-and-options"],
+)
+def test_signature_is_rendered_into_module_json(text, exposed):
+    name = answers.function_names(text)[0]
+    rendered = answers.render_exposed(answers.parse_signature(text))
+    exposed["defaults"] = {"function": name, **exposed["defaults"]}
+    assert rendered == exposed
+
+
+def test_closure_is_exposed_as_given():
+    signature = answers.parse_signature(" hi = |this, name| this.greet(name) ")
+    assert answers.render_exposed(signature) == "|this, name| this.greet(name)"
+
+
+def test_every_problem_of_every_signature_is_reported_at_once():
+    found = problems(functions="a(x: nope), b(function), c(*, y), d(q: int = 1.5)")
+    assert [line.split("=")[1].split(":")[0] for line in found] == [
+        "'a(x",
+        "'b(function)'",
+        "'c(*, y)'",
+        "'d(q",
+    ]
+
+
 @pytest.mark.parametrize(
     "name, go", [("echo", "Echo"), ("get_user", "GetUser"), ("_p2", "P2"), ("a__b", "AB")]
 )
@@ -134,6 +187,32 @@ BAD_ANSWERS = [
     ({"language": "go", "platforms": "linux/amd64, linux/amd64"}, "platforms", "twice"),
     ({"language": "go", "go_module_path": "Not A Path"}, "go_module_path", "Go module path"),
     ({"language": "go", "go_module_path": "github.com"}, "go_module_path", "Go module path"),
+    # function signatures
+    ({"functions": "add(a: int, b: int"}, "functions", "closing ')' is missing"),
+    ({"functions": "add(a: int))"}, "functions", "unbalanced ')'"),
+    ({"functions": 'ping(m: str = "hi)'}, "functions", "unclosed quote"),
+    ({"functions": "get(*, url: str)"}, "functions", "`*` (the thing of extra properties) must"),
+    ({"functions": "get(url, url)"}, "functions", "listed twice"),
+    ({"functions": "get(function: str)"}, "functions", "which function was called"),
+    ({"functions": "get(deep: int)"}, "functions", "option ThingsDB takes itself"),
+    ({"functions": "get(url: string)"}, "functions", "unknown type 'string'"),
+    ({"functions": "get(2url)"}, "functions", "not a ThingsDB name"),
+    ({"functions": "get(url-x)"}, "functions", "not a ThingsDB name"),
+    ({"functions": 'add(a: int = "1")'}, "functions", "not of type int"),
+    ({"functions": "add(a: int = 9223372036854775808)"}, "functions", "64 bits"),
+    ({"functions": "add(a: bool = 1)"}, "functions", "not of type bool"),
+    ({"functions": "add(a: thing = [])"}, "functions", "not of type thing"),
+    ({"functions": "add(a: int = one)"}, "functions", "JSON literal"),
+    ({"functions": 'blob(b: bytes = "x")'}, "functions", "only default to null"),
+    ({"functions": "add(a: int = 1, b: int)"}, "functions", "follows optional"),
+    ({"functions": "get(url, ,)"}, "functions", "empty argument"),
+    ({"functions": "get(options, *)"}, "functions", "`*` thing of extra properties"),
+    ({"functions": "get(from)"}, "functions", "Python keyword"),
+    ({"functions": "hi = this.get()"}, "functions", "closure"),
+    ({"functions": "hi = |this| "}, "functions", "refuses the closure"),
+    ({"functions": "hi = |this| this.a(); this.b()"}, "functions", "exactly one statement"),
+    ({"functions": "true()"}, "functions", "reserved"),
+    ({"language": "go", "functions": "f(a_b, aB)"}, "functions", "same Go field"),
 ]
 
 
