@@ -718,6 +718,15 @@ def md_text(value: Any) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
 
 
+def md_code(value: Any) -> str:
+    """A Markdown code span showing ``value`` literally, on one line, backticks included."""
+    text = " ".join(str(value).split())
+    runs = [len(run) for run in re.findall(r"`+", text)]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 class WithoutHookTraceback(logging.Filter):
     """Drops the traceback cookiecutter logs when a hook fails.
 
@@ -756,6 +765,7 @@ class AnswersExtension(Extension):
             thingsdb_value=thingsdb_value,
             cli_value=cli_value,
             md_text=md_text,
+            md_code=md_code,
         )
         environment.globals["answers_module_dir"] = str(Path(__file__).resolve().parent)
         environment.globals["function_key"] = FUNCTION_KEY  # module.json and both flavours
