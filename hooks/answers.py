@@ -16,6 +16,7 @@ the value and the rule.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import keyword
@@ -612,16 +613,46 @@ GO_RULES: dict[str, Callable[[str, str], list[str]]] = {
 }
 
 
+# The control characters an answer may hold: line breaks and tabs in the description only
+# (module.json keeps them; README and LICENSE show it on one line).
+ALLOWED_CONTROLS = {"description": "\t\n\r"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _text_problem(answer: str, value: str) -> str | None:
+    """Why ``value`` is not text a file can hold, or None."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that were not UTF-8, passed on as lone surrogates
+        return f"{answer}={value!r}: is not valid UTF-8 text"
+    allowed = ALLOWED_CONTROLS.get(answer, "")
+    bad = sorted({c for c in _CONTROL.findall(value) if c not in allowed})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        return f"{answer}={value!r}: holds the control character(s) {shown}; write plain text"
+    return None
+
+
 def validate_answers(answers: MutableMapping[str, Any]) -> list[str]:
     """Every problem with the answers, one line each; an empty list when all are valid."""
     problems: list[str] = []
+    unreadable = set()
+    for answer in [*RULES, *GO_RULES]:
+        problem = _text_problem(answer, str(answers.get(answer, "")))
+        if problem:
+            problems.append(problem)
+            unreadable.add(answer)
     for answer, rule in RULES.items():
+        if answer in unreadable:
+            continue
         problems += rule(answer, str(answers.get(answer, "")))
     language = str(answers.get("language", ""))
-    problems += _check_functions(str(answers.get("functions", "")), language)
+    if "functions" not in unreadable:
+        problems += _check_functions(str(answers.get("functions", "")), language)
     if language == "go":
         for answer, rule in GO_RULES.items():
-            problems += rule(answer, str(answers.get(answer, "")))
+            if answer not in unreadable:
+                problems += rule(answer, str(answers.get(answer, "")))
     return problems
 
 
@@ -741,14 +772,29 @@ class WithoutHookTraceback(logging.Filter):
         return True
 
 
+@functools.lru_cache(maxsize=1)
+def template_sources() -> frozenset[str]:
+    """The strings of this template that cookiecutter renders as Jinja without a file name.
+
+    The defaults in cookiecutter.json, the hook scripts and the project folder's name: the
+    only strings that may hold template code. An answer equal to one of them is as harmless
+    as the template itself.
+    """
+    context = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
+    sources = {value for value in context.values() if isinstance(value, str)}
+    sources.update(p.read_text(encoding="utf-8") for p in (TEMPLATE_DIR / "hooks").glob("*.py"))
+    sources.add(PROJECT_TEMPLATE_DIR.name)
+    return frozenset(sources)
+
+
 class AnswersExtension(Extension):
     """Jinja extension: the answer check, the filters the templates use, and literal answers.
 
-    Cookiecutter renders every answer it did not prompt for (defaults, --no-input, extra
-    context) as a Jinja template, so a description such as ``costs {{ n }}`` or a GitHub
-    expression ``${{ secrets.X }}`` would fail to render. :meth:`preprocess` makes any such
-    string that does not mention ``cookiecutter`` literal text; the template's own expressions
-    (defaults, file names, hooks) all do.
+    Cookiecutter renders every answer it did not prompt for (--no-input, extra context, a
+    project's .cruft.json) as a Jinja template: a description such as ``costs {{ n }}`` would
+    fail to render, and one holding Jinja code would run it. :meth:`preprocess` renders only
+    the template's own sources (its defaults, hooks and folder name, see
+    :func:`template_sources`); every other string is literal text, whatever it contains.
     """
 
     def __init__(self, environment):
@@ -780,9 +826,8 @@ class AnswersExtension(Extension):
             hooks_logger.addFilter(WithoutHookTraceback())
 
     def preprocess(self, source, name, filename=None):
-        if name is not None or "cookiecutter" in source:
-            return source
-        if "{" not in source:
+        # Files of the template are loaded by name; strings (answers, defaults, hooks) are not.
+        if name is not None or source in template_sources():
             return source
         self._literals.append(source)
         return f"{{{{ _answer_literal({len(self._literals) - 1}) }}}}"

@@ -187,6 +187,9 @@ BAD_ANSWERS = [
     ({"language": "go", "platforms": "linux/amd64, linux/amd64"}, "platforms", "twice"),
     ({"language": "go", "go_module_path": "Not A Path"}, "go_module_path", "Go module path"),
     ({"language": "go", "go_module_path": "github.com"}, "go_module_path", "Go module path"),
+    ({"author_name": "Ada\nLovelace"}, "author_name", "control character"),
+    ({"description": "bell\x07"}, "description", "control character"),
+    ({"github_owner": "acme\x1b[31m"}, "github_owner", "control character"),
     # function signatures
     ({"functions": "add(a: int, b: int"}, "functions", "closing ')' is missing"),
     ({"functions": "add(a: int))"}, "functions", "unbalanced ')'"),
@@ -269,3 +272,33 @@ def test_replay_with_bad_answers_is_refused_before_any_file_is_written(tmp_path)
     assert "version='v1'" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert not (out / VALID["module_name"]).exists()
+
+
+def test_answers_are_data_never_jinja(tmp_path):
+    payload = "cookiecutter {{ cycler.__init__.__globals__.os.system('touch PWNED') }} {{ 7*7 }}"
+    result = run_cookiecutter(tmp_path, {"description": payload, "author_name": "{% raw %}x"})
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / VALID["module_name"]
+    assert json.loads((project / "module.json").read_text())["doc"] == payload
+    assert not list(tmp_path.rglob("PWNED")) and not (TEMPLATE_DIR / "PWNED").exists()
+
+
+def test_description_keeps_its_line_breaks_in_module_json(tmp_path):
+    result = run_cookiecutter(tmp_path, {"description": "one\r\ntwo\n"})
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / VALID["module_name"] / "module.json").read_text())
+    assert manifest["doc"] == "one\r\ntwo\n"
+
+
+def test_answer_that_is_not_utf8_is_refused_in_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path)]
+        + [str(TEMPLATE_DIR), b"description=a\xffb"],
+        capture_output=True,
+        timeout=120,
+    )
+    output = (result.stdout + result.stderr).decode("utf-8", "replace")
+    assert result.returncode == 1, output
+    assert "description=" in output and "not valid UTF-8 text" in output
+    assert "Traceback" not in output
+    assert list(tmp_path.iterdir()) == []
