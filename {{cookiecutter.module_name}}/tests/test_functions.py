@@ -6,19 +6,21 @@ and add a line to each table when you add a function. The argument checks (a wro
 left-out argument) run before your code, so those cases keep passing until you change a
 signature.
 """
+{%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list %}
+{%- set checks_types = handled | map(attribute="arguments") | map("rejectattr", "type", "equalto", "any") | map("list") | select | list %}
+{%- set checks_required = handled | map(attribute="arguments") | map("rejectattr", "optional") | map("rejectattr", "type", "equalto", "any") | map("list") | select | list %}
 
 from __future__ import annotations
 
 import pytest
 
-from thingsdb_peer import CONF_ERR, {% if cookiecutter.needs_config %}CONF_OK, {% endif %}ERR, ERROR_CODES, RES, build_request
+from thingsdb_peer import CONF_ERR, {% if cookiecutter.needs_config %}CONF_OK, {% endif %}{% if checks_types or checks_required %}ERR, {% endif %}ERROR_CODES, RES, build_request
 
 TYPE_ERR = ERROR_CODES["type_err"]
 NUM_ARGUMENTS_ERR = ERROR_CODES["num_arguments_err"]
 {%- if cookiecutter.needs_config %}
 VALUE_ERR = ERROR_CODES["value_err"]
 {%- endif %}
-{%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list %}
 {%- macro row(text) -%}
 {{ text }}{% if text | length > 100 %}  # noqa: E501{% endif %}
 {%- endmacro %}
@@ -59,7 +61,7 @@ def test_function_answers(module, manifest, function, args, answer):
     reply = module.request(build_request(manifest, function, args))
     assert (reply.type, reply.value) == (RES, answer), module.stderr_text()
 
-{%- if handled | map(attribute="arguments") | map("rejectattr", "type", "equalto", "any") | map("list") | select | list %}
+{%- if checks_types %}
 
 
 # function, arguments, the argument refused, its type, the type the call gave
@@ -89,7 +91,7 @@ def test_argument_of_a_wrong_type_is_a_type_error(
     )
     assert (reply.type, reply.error_code, reply.value[1]) == (ERR, TYPE_ERR, message)
 {%- endif %}
-{%- if handled | map(attribute="arguments") | map("rejectattr", "optional") | map("rejectattr", "type", "equalto", "any") | map("list") | select | list %}
+{%- if checks_required %}
 
 
 # function, the first argument a call cannot leave out, its type
