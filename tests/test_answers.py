@@ -250,7 +250,7 @@ def test_bad_answer_is_refused_with_one_clear_line_and_nothing_generated(
 
 def test_several_bad_answers_give_one_line_each(tmp_path):
     result = run_cookiecutter(tmp_path, {"module_name": "1x", "version": "v2", "license": "none"})
-    named = [line.split("=")[0].strip() for line in result.stdout.splitlines() if "=" in line]
+    named = [line.split("=")[0].strip() for line in result.stderr.splitlines() if "=" in line]
     assert named == ["module_name", "version", "license"]
     assert list(tmp_path.iterdir()) == []
 
