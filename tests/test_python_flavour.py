@@ -297,24 +297,6 @@ def test_free_text_reaches_module_json_exactly_and_breaks_nothing(bake, language
         project.run("go", "vet", "./...")
 
 
-def test_free_text_typed_at_the_prompts_is_taken_literally(tmp_path):
-    # Typed answers are not rendered by cookiecutter; defaults and --no-input answers are
-    # (hooks/answers.py keeps those literal). Answer the prompts through stdin.
-    description = "costs {{ n }} and ${{ x }}"
-    lines = ["demo", "python", description] + [""] * 20
-    result = subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "-o", str(tmp_path), str(TEMPLATE_DIR)],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    manifest = json.loads((tmp_path / "demo" / "module.json").read_text(encoding="utf-8"))
-    assert manifest["doc"] == description
-
-
 def supported_pythons() -> list[pytest.param]:
     """Every Python from 3.9 (ThingsDB's minimum) up that this machine has."""
     found = []
