@@ -47,12 +47,17 @@ class Repo:
     def git(self, *args: str) -> str:
         return self.run("git", *args).stdout.strip()
 
-    def release(self, *args: str, env: dict | None = None, check: bool = True):
+    def release(
+        self, *args: str, env: dict | None = None, check: bool = True, checks: bool = False
+    ):
+        """Run tools/release.py; a release skips the project's checks unless ``checks``."""
+        if args[:1] == ("release",) and not checks:
+            args = (*args, "--skip-checks")
         return self.run(sys.executable, "tools/release.py", *args, env=env, check=check)
 
-    def fails(self, *args: str, env: dict | None = None) -> str:
+    def fails(self, *args: str, env: dict | None = None, checks: bool = False) -> str:
         """Run a command that must fail with one line on stderr; return that line."""
-        result = self.release(*args, env=env, check=False)
+        result = self.release(*args, env=env, check=False, checks=checks)
         assert result.returncode == 1, f"{args}: exit {result.returncode}\n{result.stderr}"
         assert "Traceback" not in result.stderr + result.stdout
         line = result.stderr.strip().splitlines()[-1]
@@ -226,6 +231,77 @@ def test_release_refuses_an_existing_tag_and_a_missing_remote(python_repo):
     assert "the tag v0.2.0 exists already" in repo.fails("release", "0.2.0", "--no-push")
     before = repo.state()
     assert "no git remote 'origin'" in repo.fails("release", "0.3.0")
+    assert repo.state() == before
+
+
+def add_remote(repo: Repo, tmp_path: Path) -> Path:
+    """A bare repository as origin, holding main as pushed so far."""
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    repo.git("remote", "add", "origin", str(remote))
+    repo.git("push", "-q", "-u", "origin", "main", "v0.1.0")
+    return remote
+
+
+def test_release_runs_the_project_checks_first_and_stops_at_a_failure(python_repo):
+    repo = python_repo
+    repo.write("tests/test_broken.py", "def test_broken():\n    assert 1 == 2\n")
+    repo.commit_all("A failing test")
+    before = repo.state()
+    line = repo.fails("release", "0.2.0", "--no-push", checks=True)
+    assert "`python -m pytest -q -p no:cacheprovider` failed (" in line
+    assert "nothing was changed" in line
+    assert repo.state() == before
+    (repo.path / "tests/test_broken.py").unlink()
+    repo.commit_all("Fixed")
+    result = repo.release("release", "0.2.0", "--no-push", checks=True)
+    assert "Checking: python tools/manifest.py" in result.stdout
+    assert repo.git("describe", "--tags") == "v0.2.0"
+
+
+def test_release_refuses_a_branch_other_than_the_default_one(python_repo, tmp_path):
+    repo = python_repo
+    add_remote(repo, tmp_path)
+    repo.git("switch", "-q", "-c", "feature")
+    before = repo.state()
+    line = repo.fails("release", "0.2.0", "--no-push")
+    assert "releases are made from the default branch main, not feature" in line
+    assert repo.state() == before
+
+
+def test_release_refuses_when_the_remote_is_ahead(python_repo, tmp_path):
+    repo = python_repo
+    remote = add_remote(repo, tmp_path)
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(remote), str(other)], check=True, env=GIT_ENV)
+    (other / "NOTES.md").write_text("ahead\n")
+    Repo(other).commit_all("Ahead of the release")
+    Repo(other).git("push", "-q", "origin", "main")
+    before = repo.state()
+    line = repo.fails("release", "0.2.0")
+    assert "main is 1 commit(s) behind origin/main: pull" in line
+    assert repo.state() == before
+
+
+def test_a_rejected_push_undoes_the_release_commit_and_tag(python_repo, tmp_path):
+    repo = python_repo
+    remote = add_remote(repo, tmp_path)
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'protected branch' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    before = repo.state()
+    line = repo.fails("release", "0.2.0")
+    assert "the push to origin failed, so the release commit and the tag v0.2.0 were undone" in line
+    assert repo.state() == before
+    assert "v0.2.0" not in Repo(remote).git("tag")
+
+
+def test_a_failing_tag_undoes_the_release_commit(python_repo):
+    repo = python_repo
+    repo.git("config", "tag.gpgSign", "true")  # signing without a key: git tag fails
+    repo.git("config", "gpg.program", "false")
+    before = repo.state()
+    assert "git tag -a v0.2.0" in repo.fails("release", "0.2.0", "--no-push")
     assert repo.state() == before
 
 

@@ -9,7 +9,8 @@ this same script and creates the release itself.
 
 Commands (run from anywhere in the repository):
 
-  python tools/release.py release 0.2.0             bump, build, commit, tag v0.2.0 and push
+  python tools/release.py release 0.2.0             check, bump, build, commit, tag v0.2.0
+                                                    and push, from the default branch only
   python tools/release.py release 0.2.0 --no-push   the same, without pushing
   python tools/release.py check-tag v0.2.0          does the checked-out tag match module.json
                                                     (and, for Go, do bin/'s binaries rebuild
@@ -288,7 +289,56 @@ def current_branch() -> str | None:
     return result.stdout.strip() or None
 
 
-def cmd_release(version: str, push: bool, remote: str | None) -> int:
+def project_checks(go: bool) -> list[list[str]]:
+    """The project's own checks, as CI runs them: a release that fails one publishes nothing."""
+    python = sys.executable
+    checks = [[python, "tools/manifest.py"]]
+    if go:
+        checks += [["go", "vet", "./..."], ["go", "test", "./..."]]
+    checks.append([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"])
+    return checks
+
+
+def run_checks(go: bool) -> None:
+    for command in project_checks(go):
+        shown = " ".join(["python" if command[0] == sys.executable else command[0], *command[1:]])
+        say(f"Checking: {shown}")
+        result = run(*command, check=False)
+        if result.returncode != 0:
+            lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+            last = lines[-1].strip() if lines else f"exit {result.returncode}"
+            raise ReleaseError(f"`{shown}` failed ({last}); nothing was changed")
+
+
+def default_branch(remote: str | None) -> str:
+    """The remote's default branch (its HEAD), else init.defaultBranch, else main."""
+    if remote is not None:
+        listed = run("git", "ls-remote", "--symref", remote, "HEAD", check=False)
+        for line in listed.stdout.splitlines():
+            if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
+                return line[len("ref: refs/heads/") : -len("\tHEAD")]
+        known = git("symbolic-ref", "-q", "--short", f"refs/remotes/{remote}/HEAD", check=False)
+        if known:
+            return known.partition("/")[2]
+    return git("config", "init.defaultBranch", check=False) or "main"
+
+
+def ensure_up_to_date(remote: str, branch: str) -> None:
+    """Refuse when the remote branch has commits this one lacks (after fetching them)."""
+    listed = run("git", "ls-remote", "--heads", remote, branch, check=False)
+    if listed.returncode == 0 and not listed.stdout.strip():
+        return  # the remote has no such branch yet: the release pushes it first
+    fetched = run("git", "fetch", "-q", remote, branch, check=False)
+    if fetched.returncode != 0:
+        raise ReleaseError(f"cannot fetch {branch} from {remote}: {one_line(fetched.stderr)}")
+    behind = git("rev-list", "--count", "HEAD..FETCH_HEAD")
+    if behind != "0":
+        raise ReleaseError(
+            f"{branch} is {behind} commit(s) behind {remote}/{branch}: pull (and check) first"
+        )
+
+
+def cmd_release(version: str, push: bool, remote: str | None, checks: bool = True) -> int:
     ensure_repository()
     new = parse_version(version, "the new version")
     text = manifest_text()
@@ -309,19 +359,31 @@ def cmd_release(version: str, push: bool, remote: str | None) -> int:
     if not git_ok("var", "GIT_COMMITTER_IDENT"):
         raise ReleaseError("git does not know who you are: set user.name and user.email")
     branch = current_branch()
-    if push:
-        if branch is None:
-            raise ReleaseError("HEAD is detached: check out the branch to release from")
-        if remote is None:
-            remote = git("config", f"branch.{branch}.remote", check=False) or "origin"
-        if not git_ok("remote", "get-url", remote):
-            raise ReleaseError(
-                f"there is no git remote {remote!r} to push to (add one, or use --no-push)"
-            )
+    if branch is None:
+        raise ReleaseError("HEAD is detached: check out the default branch to release from")
+    if remote is None:
+        remote = git("config", f"branch.{branch}.remote", check=False) or "origin"
+    has_remote = git_ok("remote", "get-url", remote)
+    if push and not has_remote:
+        raise ReleaseError(
+            f"there is no git remote {remote!r} to push to (add one, or use --no-push)"
+        )
+    # ThingsDB installs from the tag itself: a tag on another branch is a release users get.
+    main_branch = default_branch(remote if has_remote else None)
+    if branch != main_branch:
+        raise ReleaseError(
+            f"releases are made from the default branch {main_branch}, not {branch}: "
+            "merge it there first"
+        )
+    if has_remote:
+        ensure_up_to_date(remote, branch)
     go = is_go_module(read_manifest(text))
     if go:
         run("go", "version")  # a clear error before anything changes when Go is missing
+    if checks:
+        run_checks(go)
 
+    before = git("rev-parse", "HEAD")
     (ROOT / MANIFEST).write_bytes(with_version(text, version).encode("utf-8"))
     try:
         if go:
@@ -335,20 +397,32 @@ def cmd_release(version: str, push: bool, remote: str | None) -> int:
     except BaseException:
         restore_work_tree(go)
         raise
-    git("tag", "-a", tag, "-m", f"Release {tag}")
+    try:
+        git("tag", "-a", tag, "-m", f"Release {tag}")
+    except BaseException:
+        undo_release(before, tag)
+        raise
     say(f"Committed and tagged {tag} ({git('rev-parse', '--short', 'HEAD')}).")
 
-    where = branch or "HEAD"
-    push_command = f"git push --atomic {remote or 'origin'} {where} {tag}"
     if not push:
-        say(f"Not pushed. To publish: {push_command}")
+        say(f"Not pushed. To publish: git push --atomic {remote} {branch} {tag}")
         return 0
     refs = [f"HEAD:refs/heads/{branch}", f"refs/tags/{tag}"]
-    result = run("git", "push", "--atomic", str(remote), *refs, check=False, capture=False)
+    result = run("git", "push", "--atomic", remote, *refs, check=False, capture=False)
     if result.returncode != 0:
-        raise ReleaseError(f"the push failed; {tag} is committed and tagged here: {push_command}")
+        undo_release(before, tag)
+        raise ReleaseError(
+            f"the push to {remote} failed, so the release commit and the tag {tag} were undone "
+            f"here; pull, check, and release again"
+        )
     say(f"Pushed {branch} and {tag} to {remote}. CI checks the tag and creates the GitHub release.")
     return 0
+
+
+def undo_release(before: str, tag: str) -> None:
+    """Remove the release's tag and commit (the work tree was clean before the release)."""
+    run("git", "tag", "-d", tag, check=False)
+    run("git", "reset", "-q", "--hard", before, check=False)
 
 
 def restore_work_tree(go: bool) -> None:
@@ -518,6 +592,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     release.add_argument(
         "--remote", help="the git remote to push to (default: the branch's remote, or origin)"
     )
+    release.add_argument(
+        "--skip-checks",
+        action="store_true",
+        help="do not run the tests and checks first (for CI, which ran them in an earlier step)",
+    )
     check_tag = commands.add_parser(
         "check-tag",
         help="check that TAG matches module.json's version (Go: and that bin/ rebuilds exactly)",
@@ -534,7 +613,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         if args.command == "release":
-            return cmd_release(args.version, push=not args.no_push, remote=args.remote)
+            return cmd_release(
+                args.version, push=not args.no_push, remote=args.remote, checks=not args.skip_checks
+            )
         if args.command == "check-tag":
             return cmd_check_tag(args.tag)
         return cmd_check_bump()
