@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -49,6 +50,17 @@ SIGNATURE_SHAPES = ", ".join(
         "scale(x: float, factor: int = 2)",
     ]
 )
+
+# cookiecutter and cruft, also as commands the tests run, keep replay files and cloned
+# templates under the user's home unless told otherwise: the suite keeps them in a temporary
+# folder of its own.
+_COOKIECUTTER_HOME = Path(tempfile.mkdtemp(prefix="template-tests-cookiecutter-"))
+(_COOKIECUTTER_HOME / "config.yaml").write_text(
+    f"replay_dir: {json.dumps(str(_COOKIECUTTER_HOME / 'replay'))}\n"
+    f"cookiecutters_dir: {json.dumps(str(_COOKIECUTTER_HOME / 'templates'))}\n",
+    encoding="utf-8",
+)
+os.environ["COOKIECUTTER_CONFIG"] = str(_COOKIECUTTER_HOME / "config.yaml")
 
 DEFAULT_ANSWERS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 
