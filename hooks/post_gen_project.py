@@ -18,7 +18,7 @@ PYTHON_ONLY = [
     "tests/test_handlers.py",
     "tests/test_manifest.py",
 ]
-GO_ONLY = ["go.mod", "go.sum", "tools/build", "bin", "*.go"]
+GO_ONLY = ["go.mod", "go.sum", "tools/build", "bin", "internal", "*.go"]
 
 # Scripts a module author runs directly.
 EXECUTABLES = ["tools/manifest.py", "tools/thingsdb_peer.py", "tools/release.py"]

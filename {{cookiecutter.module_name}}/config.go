@@ -9,6 +9,8 @@ import (
 	"sort"
 
 	timod "github.com/thingsdb/go-timod"
+
+	"{{ cookiecutter.go_module_path }}/internal/module"
 )
 
 // Config is the module's configuration.
@@ -23,14 +25,15 @@ func DefaultConfig() Config {
 	return Config{Prefix: ""}
 }
 
-// ParseConfig checks a configuration as decoded from MessagePack: a thing
+// ParseConfig checks a configuration as decoded from MessagePack (integers
+// as int64, floats as float64, things as map[string]any): a thing
 // (map) with only known keys, each of the right type. Keys left out keep
 // their default.
 func ParseConfig(value any) (Config, error) {
 	m, ok := value.(map[string]any)
 	if !ok {
-		return Config{}, Errorf(timod.ExTypeError,
-			"the configuration must be a thing (map) like {prefix: ''}, got %s", typeName(value))
+		return Config{}, module.Errorf(timod.ExTypeError,
+			"the configuration must be a thing (map) like {prefix: ''}, got %s", module.TypeName(value))
 	}
 	keys := make([]string, 0, len(m))
 	for key := range m {
@@ -43,12 +46,12 @@ func ParseConfig(value any) (Config, error) {
 		case "prefix":
 			prefix, ok := m[key].(string)
 			if !ok {
-				return Config{}, Errorf(timod.ExTypeError,
-					"configuration key `prefix` must be a str, got %s", typeName(m[key]))
+				return Config{}, module.Errorf(timod.ExTypeError,
+					"configuration key `prefix` must be a str, got %s", module.TypeName(m[key]))
 			}
 			conf.Prefix = prefix
 		default:
-			return Config{}, Errorf(timod.ExValueError,
+			return Config{}, module.Errorf(timod.ExValueError,
 				"unknown configuration key %q; the only key is `prefix`", key)
 		}
 	}
@@ -69,6 +72,8 @@ func (c Config) WithPrefix(value any) any {
 
 import (
 	timod "github.com/thingsdb/go-timod"
+
+	"{{ cookiecutter.go_module_path }}/internal/module"
 )
 
 // Config is the module's configuration; this module has none.
@@ -81,7 +86,7 @@ func DefaultConfig() Config {
 
 // ParseConfig refuses every configuration: this module takes none.
 func ParseConfig(value any) (Config, error) {
-	return Config{}, Errorf(timod.ExValueError,
-		"module %s takes no configuration (got %s); create it without one", moduleName, typeName(value))
+	return Config{}, module.Errorf(timod.ExValueError,
+		"module %s takes no configuration (got %s); create it without one", moduleName, module.TypeName(value))
 }
 {%- endif %}

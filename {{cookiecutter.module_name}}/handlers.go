@@ -1,97 +1,149 @@
+{%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list -%}
+{%- macro keyed(pairs, indent) -%}
+{#- One `key: value,` line per pair, aligned as gofmt aligns them: go/printer's exprList starts
+    a new section at a key over 40 characters that is 2.5 times longer or shorter than the
+    geometric mean of the keys before it. -#}
+{%- set ns = namespace(sections=[[]], prev=0, prod=1, count=0) -%}
+{%- for key, value in pairs -%}
+{%- set size = key | length -%}
+{%- if ns.count > 0 and not (ns.prev <= 40 and size <= 40) -%}
+{%- if (size * 5) ** ns.count <= ns.prod * 2 ** ns.count or (size * 2) ** ns.count >= ns.prod * 5 ** ns.count -%}
+{%- set _ = ns.sections.append([]) -%}
+{%- endif -%}
+{%- endif -%}
+{%- set _ = ns.sections[-1].append([key, value]) -%}
+{%- set ns.prev = size -%}
+{%- set ns.prod = ns.prod * size -%}
+{%- set ns.count = ns.count + 1 -%}
+{%- endfor -%}
+{%- for section in ns.sections -%}
+{%- set width = section | map("first") | map("length") | max -%}
+{%- for key, value in section %}
+{{ indent }}{{ key }}:{{ " " * (width - key | length + 1) }}{{ value }},
+{%- endfor -%}
+{%- endfor -%}
+{%- endmacro -%}
+{%- macro go_value(v) -%}
+{%- if v is none %}nil
+{%- elif v is sameas true %}true
+{%- elif v is sameas false %}false
+{%- elif v is string %}{{ v | go_string }}
+{%- elif v is integer %}int64({{ v }})
+{%- elif v is float %}float64({{ v }})
+{%- elif v is mapping %}map[string]any{ {%- for k, x in v.items() %}{{ k | go_string }}: {{ go_value(x) }}{% if not loop.last %}, {% endif %}{% endfor -%} }
+{%- else %}[]any{ {%- for x in v %}{{ go_value(x) }}{% if not loop.last %}, {% endif %}{% endfor -%} }
+{%- endif -%}
+{%- endmacro -%}
+{%- macro go_typed(a, v) -%}
+{%- if v is none or a.type in ("list", "thing", "any") %}{{ go_value(v) }}
+{%- elif a.type == "str" %}{{ v | go_string }}
+{%- elif a.type == "bool" %}{{ "true" if v else "false" }}
+{%- else %}{{ v }}
+{%- endif -%}
+{%- endmacro -%}
+{%- macro go_type(a) -%}
+{%- set nullable = a.optional and a.default is none -%}
+{%- if a.type == "str" %}{{ "*" if nullable }}string
+{%- elif a.type == "bytes" %}[]byte
+{%- elif a.type == "int" %}{{ "*" if nullable }}int64
+{%- elif a.type == "float" %}{{ "*" if nullable }}float64
+{%- elif a.type == "bool" %}{{ "*" if nullable }}bool
+{%- elif a.type == "list" %}[]any
+{%- elif a.type == "thing" %}map[string]any
+{%- else %}any
+{%- endif -%}
+{%- endmacro -%}
 package main
 
-// The functions this module exposes, one handler each. module.json's
-// "exposes" lists the same functions: every one sets the default argument
-// "function" to its own name, which is how a request says which function
-// was called, and "argmap" names the positional arguments.
+// The functions this module exposes. Each one has a struct of its arguments,
+// a handler that takes that struct, a line in functions below and an entry in
+// module.json's "exposes", whose "argmap" lists the struct's msgpack tags in
+// order ("*" for an Options field) and whose "defaults" set "function" to the
+// function's name and give each optional argument its default. Closures
+// exposed in module.json run in ThingsDB itself and have nothing here.
 //
-// To add a function: add it to module.json's "exposes" (with
-// "defaults": {"function": "<name>"}), write its handler here and add it to
-// exposed below.
+// Argument types: str string, bytes []byte, int int64, float float64, bool
+// bool, list []any, thing map[string]any, any any. An optional argument is
+// tagged ",optional"; a call that leaves it out gets its value from the
+// struct's Defaults method, and one whose default is null is a pointer
+// (*string, *int64, ...; []byte, []any, map[string]any and any can be nil
+// themselves). The arguments are checked against their types before a
+// handler runs; integers inside list, thing and any values are int64.
+//
+// A handler returns the value to send back, or an error: module.Errorf for a
+// ThingsDB error of your choice, any other error becomes an operation error.
+// ctx is cancelled as the module exits; conf is the configuration in force
+// when the request arrived (config.go).
 
 import (
+{%- if handled %}
 	"context"
-	"fmt"
-
-	timod "github.com/thingsdb/go-timod"
+{% endif %}
+	"{{ cookiecutter.go_module_path }}/internal/module"
 )
 
-// functionKey is the request key that names the called function; every
-// exposed function sets it in its defaults in module.json.
-const functionKey = {{ function_key | go_string }}
-
-// HandlerFunc serves one exposed function. ctx lives as long as the module
-// and is cancelled only as it exits; pass it on to calls that take one. conf
-// is the configuration in force when the request arrived; args is the
-// request. It returns the value to send back, or an error: a *ModuleError
-// for a ThingsDB error of your choice (see Errorf), any other error becomes
-// an operation error.
-type HandlerFunc func(ctx context.Context, conf Config, args Args) (any, error)
-
-// exposed lists the functions of module.json's "exposes" with their handlers.
-var exposed = []struct {
-	name    string
-	handler HandlerFunc
-}{
-{%- for fn in cookiecutter.functions | function_names %}
-	{name: {{ fn | go_string }}, handler: handle{{ fn | go_name }}},
+// functions lists the functions of module.json's "exposes" with their handlers.
+var functions = []module.Function[Config]{
+{%- for fn in handled %}
+	module.Func({{ fn.name | go_string }}, handle{{ fn.go_name }}),
 {%- endfor %}
 }
+{%- for fn in handled %}
+{%- set optional = fn.arguments | selectattr("optional") | list %}
 
-// Handlers returns the handler of every exposed function by its name.
-func Handlers() map[string]HandlerFunc {
-	handlers := make(map[string]HandlerFunc, len(exposed))
-	for _, fn := range exposed {
-		handlers[fn.name] = fn.handler
+// {{ fn.go_name }}Args are the arguments of {{ fn.doc }}.
+{%- set fields = [] %}
+{%- for a in fn.arguments %}{% set _ = fields.append([a.go_field, go_type(a), '`msgpack:"' ~ a.name ~ (",optional" if a.optional else "") ~ '"`']) %}{% endfor %}
+{%- if fn.options %}{% set _ = fields.append(["Options", "map[string]any", '`msgpack:"*"`']) %}{% endif %}
+{%- if fields %}
+{%- set name_width = fields | map("first") | map("length") | max %}
+{%- set type_width = fields | map(attribute=1) | map("length") | max %}
+type {{ fn.go_name }}Args struct {
+{%- for name, type, tag in fields %}
+	{{ name }}{{ " " * (name_width - name | length + 1) }}{{ type }}{{ " " * (type_width - type | length + 1) }}{{ tag }}
+{%- endfor %}
+}
+{%- else %}
+type {{ fn.go_name }}Args struct{}
+{%- endif %}
+{%- if optional %}
+
+// Defaults returns the values of the optional arguments a call leaves out
+// (module.json's defaults of {{ fn.name }}).
+func ({{ fn.go_name }}Args) Defaults() {{ fn.go_name }}Args {
+	return {{ fn.go_name }}Args{
+{%- set pairs = [] %}
+{%- for a in optional %}{% set _ = pairs.append([a.go_field, go_typed(a, a.default)]) %}{% endfor %}
+{{- keyed(pairs, "\t\t") }}
 	}
-	return handlers
 }
-{% for fn in cookiecutter.functions | function_names %}
-// handle{{ fn | go_name }} serves {{ cookiecutter.module_name }}.{{ fn }}(value). It returns value
-{%- if cookiecutter.needs_config %}, with the
-// configured prefix in front when value is a string{% endif %}.
-// Replace it with the function's real work.
-func handle{{ fn | go_name }}(ctx context.Context, conf Config, args Args) (any, error) {
-	value, err := args.Get("value")
-	if err != nil {
-		return nil, err
-	}
-	{%- if cookiecutter.needs_config %}
-	return conf.WithPrefix(value), nil
-	{%- else %}
-	return value, nil
-	{%- endif %}
-}
-{% endfor %}
-// Args holds the arguments of a request: the function's defaults from
-// module.json and the arguments named by its argmap.
-type Args map[string]any
+{%- endif %}
 
-// Get returns the argument name, or a num_arguments error when the request
-// lacks it. A call of an exposed function always sends its argmap names, nil
-// for an argument the caller left out; a raw call, demo({...}), can lack one.
-func (a Args) Get(name string) (any, error) {
-	value, ok := a[name]
-	if !ok {
-		return nil, Errorf(timod.ExNumArguments, "missing argument %q", name)
-	}
-	return value, nil
+// handle{{ fn.go_name }} serves {{ cookiecutter.module_name }}.{{ fn.doc }}.
+{%- if fn.bare %}
+// It returns value{% if cookiecutter.needs_config %}, with the configured prefix in front when value is a
+// string{% endif %}. Replace it with the function's real work.
+func handle{{ fn.go_name }}(ctx context.Context, conf Config, args {{ fn.go_name }}Args) (any, error) {
+{%- if cookiecutter.needs_config %}
+	return conf.WithPrefix(args.Value), nil
+{%- else %}
+	return args.Value, nil
+{%- endif %}
 }
-
-// ModuleError is an error with a ThingsDB error code, sent back as is.
-type ModuleError struct {
-	Code timod.Ex
-	Msg  string
+{%- else %}
+// It returns the thing of its arguments. Replace it with the function's real
+// work.
+func handle{{ fn.go_name }}(ctx context.Context, conf Config, args {{ fn.go_name }}Args) (any, error) {
+{%- set pairs = [] %}
+{%- for a in fn.arguments %}{% set _ = pairs.append([a.name | go_string, "args." ~ a.go_field]) %}{% endfor %}
+{%- if fn.options %}{% set _ = pairs.append(['"options"', "args.Options"]) %}{% endif %}
+{%- if pairs %}
+	return map[string]any{
+{{- keyed(pairs, "\t\t") }}
+	}, nil
+{%- else %}
+	return map[string]any{}, nil
+{%- endif %}
 }
-
-// Error implements error.
-func (e *ModuleError) Error() string {
-	return fmt.Sprintf("%s (%d)", e.Msg, e.Code)
-}
-
-// Errorf returns a *ModuleError with code and a formatted message. Use the
-// built-in codes (timod.ExLookupError, timod.ExValueError, ...) or the custom
-// ones, timod.ExCustom100 to timod.ExCustom127.
-func Errorf(code timod.Ex, format string, args ...any) *ModuleError {
-	return &ModuleError{Code: code, Msg: fmt.Sprintf(format, args...)}
-}
+{%- endif %}
+{%- endfor %}

@@ -1,65 +1,146 @@
+{%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list -%}
+{%- set nullable = [] -%}
+{%- for fn in handled %}{% for a in fn.arguments %}{% if a.optional and a.default is none and a.type in ("str", "int", "float", "bool") %}{% set _ = nullable.append(a) %}{% endif %}{% endfor %}{% endfor -%}
+{%- macro keyed(pairs, indent) -%}
+{#- One `key: value,` line per pair, aligned as gofmt aligns them: go/printer's exprList starts
+    a new section at a key over 40 characters that is 2.5 times longer or shorter than the
+    geometric mean of the keys before it. -#}
+{%- set ns = namespace(sections=[[]], prev=0, prod=1, count=0) -%}
+{%- for key, value in pairs -%}
+{%- set size = key | length -%}
+{%- if ns.count > 0 and not (ns.prev <= 40 and size <= 40) -%}
+{%- if (size * 5) ** ns.count <= ns.prod * 2 ** ns.count or (size * 2) ** ns.count >= ns.prod * 5 ** ns.count -%}
+{%- set _ = ns.sections.append([]) -%}
+{%- endif -%}
+{%- endif -%}
+{%- set _ = ns.sections[-1].append([key, value]) -%}
+{%- set ns.prev = size -%}
+{%- set ns.prod = ns.prod * size -%}
+{%- set ns.count = ns.count + 1 -%}
+{%- endfor -%}
+{%- for section in ns.sections -%}
+{%- set width = section | map("first") | map("length") | max -%}
+{%- for key, value in section %}
+{{ indent }}{{ key }}:{{ " " * (width - key | length + 1) }}{{ value }},
+{%- endfor -%}
+{%- endfor -%}
+{%- endmacro -%}
+{%- macro go_value(v) -%}
+{%- if v is none %}nil
+{%- elif v is sameas true %}true
+{%- elif v is sameas false %}false
+{%- elif v is string %}{{ v | go_string }}
+{%- elif v is integer %}int64({{ v }})
+{%- elif v is float %}float64({{ v }})
+{%- elif v is mapping %}map[string]any{ {%- for k, x in v.items() %}{{ k | go_string }}: {{ go_value(x) }}{% if not loop.last %}, {% endif %}{% endfor -%} }
+{%- else %}[]any{ {%- for x in v %}{{ go_value(x) }}{% if not loop.last %}, {% endif %}{% endfor -%} }
+{%- endif -%}
+{%- endmacro -%}
+{%- macro sample(a) -%}
+{%- if a.type == "bytes" %}[]byte({{ a.sample.decode("latin-1") | go_string }})
+{%- elif a.optional and a.default is none and a.type in ("str", "int", "float", "bool") %}ptr({{ go_value(a.sample) }})
+{%- else %}{{ go_value(a.sample) }}
+{%- endif -%}
+{%- endmacro -%}
 package main
 
+// Tests of your handlers and configuration, called directly. This file is
+// yours: it was generated from the signatures the module started with and
+// checks what the placeholders answer, so change each test as you write its
+// function. The machinery's own tests are in internal/; main_test.go checks
+// that handlers.go and module.json agree.
+
 import (
+{%- if handled %}
 	"context"
+{%- endif %}
 	"errors"
+{%- if handled %}
 	"reflect"
+{%- endif %}
+{%- if not cookiecutter.needs_config %}
 	"strings"
+{%- endif %}
 	"testing"
 
 	timod "github.com/thingsdb/go-timod"
+
+	"{{ cookiecutter.go_module_path }}/internal/module"
 )
 
-// wantCode fails t unless err is a *ModuleError with code.
+// wantCode fails t unless err is a *module.Error with code.
 func wantCode(t *testing.T, err error, code timod.Ex) {
 	t.Helper()
-	var me *ModuleError
-	if !errors.As(err, &me) {
-		t.Fatalf("got error %v, want a ModuleError with code %d", err, code)
+	var e *module.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("got error %v, want a module.Error with code %d", err, code)
 	}
-	if me.Code != code {
-		t.Fatalf("got code %d (%s), want %d", me.Code, me.Msg, code)
+	if e.Code != code {
+		t.Fatalf("got code %d (%s), want %d", e.Code, e.Msg, code)
 	}
 }
+{%- if nullable %}
 
-// checkReturnsValue checks a handler that returns its "value" argument.
-func checkReturnsValue(t *testing.T, name string, handler HandlerFunc) {
-	t.Helper()
+// ptr returns a pointer to v: the value of an optional argument whose
+// default is null.
+func ptr[T any](v T) *T { return &v }
+{%- endif %}
+{%- for fn in handled %}
+{%- if fn.bare %}
+
+func TestHandle{{ fn.go_name }}(t *testing.T) {
 	ctx := context.Background()
 	for _, value := range []any{"hello", int64(42), nil, []any{"a", true}, map[string]any{"k": "v"}} {
-		got, err := handler(ctx, DefaultConfig(), Args{functionKey: name, "value": value})
-		if err != nil {
-			t.Fatalf("%s(%#v): %v", name, value, err)
-		}
-		if !reflect.DeepEqual(got, value) {
-			t.Errorf("%s(%#v) = %#v, want the value back", name, value, got)
+		got, err := handle{{ fn.go_name }}(ctx, DefaultConfig(), {{ fn.go_name }}Args{Value: value})
+		if err != nil || !reflect.DeepEqual(got, value) {
+			t.Errorf("{{ fn.name }}(%#v) = %#v, %v; want the value back", value, got, err)
 		}
 	}
-	_, err := handler(ctx, DefaultConfig(), Args{functionKey: name})
-	wantCode(t, err, timod.ExNumArguments)
 {%- if cookiecutter.needs_config %}
-
 	conf := Config{Prefix: "> "}
-	got, err := handler(ctx, conf, Args{functionKey: name, "value": "hello"})
+	got, err := handle{{ fn.go_name }}(ctx, conf, {{ fn.go_name }}Args{Value: "hello"})
 	if err != nil || got != "> hello" {
-		t.Errorf("%s with prefix: got %#v, %v; want \"> hello\"", name, got, err)
+		t.Errorf("with a prefix: got %#v, %v; want \"> hello\"", got, err)
 	}
-	got, err = handler(ctx, conf, Args{functionKey: name, "value": int64(42)})
+	got, err = handle{{ fn.go_name }}(ctx, conf, {{ fn.go_name }}Args{Value: int64(42)})
 	if err != nil || got != int64(42) {
-		t.Errorf("%s with prefix, not a string: got %#v, %v; want 42 unchanged", name, got, err)
+		t.Errorf("with a prefix, not a string: got %#v, %v; want 42 unchanged", got, err)
 	}
 {%- endif %}
 }
-{% for fn in cookiecutter.functions | function_names %}
-func TestHandle{{ fn | go_name }}(t *testing.T) {
-	checkReturnsValue(t, {{ fn | go_string }}, handle{{ fn | go_name }})
-}
-{% endfor %}
-func TestHandlersHaveUniqueNames(t *testing.T) {
-	if got := len(Handlers()); got != len(exposed) {
-		t.Errorf("Handlers() has %d functions, exposed lists %d: a name is repeated", got, len(exposed))
+{%- else %}
+{%- set fields = [] %}
+{%- set answer = [] %}
+{%- for a in fn.arguments %}
+{%- set _ = fields.append([a.go_field, sample(a)]) %}
+{%- set _ = answer.append([a.name | go_string, sample(a)]) %}
+{%- endfor %}
+{%- if fn.options %}
+{%- set _ = fields.append(["Options", 'map[string]any{"key": "value"}']) %}
+{%- set _ = answer.append(['"options"', 'map[string]any{"key": "value"}']) %}
+{%- endif %}
+
+// TestHandle{{ fn.go_name }} calls {{ fn.name }} with sample arguments; the placeholder
+// answers the thing of its arguments.
+func TestHandle{{ fn.go_name }}(t *testing.T) {
+{%- if fields %}
+	args := {{ fn.go_name }}Args{
+{{- keyed(fields, "\t\t") }}
+	}
+	want := map[string]any{
+{{- keyed(answer, "\t\t") }}
+	}
+{%- else %}
+	args := {{ fn.go_name }}Args{}
+	want := map[string]any{}
+{%- endif %}
+	got, err := handle{{ fn.go_name }}(context.Background(), DefaultConfig(), args)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("got %#v, %v; want %#v", got, err, want)
 	}
 }
+{%- endif %}
+{%- endfor %}
 {% if cookiecutter.needs_config %}
 func TestParseConfig(t *testing.T) {
 	conf, err := ParseConfig(map[string]any{"prefix": "> "})
@@ -81,7 +162,7 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"not a map", "prefix", timod.ExTypeError},
 		{"nil", nil, timod.ExTypeError},
 		{"list", []any{"prefix"}, timod.ExTypeError},
-		{"prefix not a string", map[string]any{"prefix": int8(1)}, timod.ExTypeError},
+		{"prefix not a string", map[string]any{"prefix": int64(1)}, timod.ExTypeError},
 		{"unknown key", map[string]any{"prefx": "> "}, timod.ExValueError},
 		{"unknown key beside prefix", map[string]any{"prefix": "> ", "zzz": true}, timod.ExValueError},
 	}
@@ -100,7 +181,7 @@ func TestWithPrefix(t *testing.T) {
 	if got := (Config{Prefix: "p-"}).WithPrefix("x"); got != "p-x" {
 		t.Errorf("got %#v, want \"p-x\"", got)
 	}
-	if got := (Config{Prefix: "p-"}).WithPrefix([]byte("x")); !reflect.DeepEqual(got, []byte("x")) {
+	if got := (Config{Prefix: "p-"}).WithPrefix([]byte("x")); string(got.([]byte)) != "x" {
 		t.Errorf("bytes: got %#v, want them unchanged", got)
 	}
 }
@@ -115,15 +196,3 @@ func TestParseConfigRefusesEverything(t *testing.T) {
 	}
 }
 {%- endif %}
-
-func TestArgsGet(t *testing.T) {
-	args := Args{"value": nil}
-	if v, err := args.Get("value"); err != nil || v != nil {
-		t.Errorf("a nil argument: got %#v, %v", v, err)
-	}
-	_, err := args.Get("other")
-	wantCode(t, err, timod.ExNumArguments)
-	if !strings.Contains(err.Error(), `"other"`) {
-		t.Errorf("message %q does not name the argument", err)
-	}
-}

@@ -1,22 +1,20 @@
-package main
-
-// This file reads and writes ThingsDB packages: an 8-byte little-endian header
-// (uint32 body length, uint16 pid, uint8 type, uint8 check = type ^ 0xFF)
-// followed by a MessagePack body.
+// Package wire reads and writes ThingsDB packages: an 8-byte little-endian
+// header (uint32 body length, uint16 pid, uint8 type, uint8 check = type ^
+// 0xFF) followed by a MessagePack body.
 //
 // Why it exists: go-timod v0.0.3's Buffer.Listen reads its input 4 bytes per
 // call, allocating and appending for every 4 bytes (about 0.4 ms of CPU per
 // 64 KiB request); a header announcing a length >= 0xFFFFFFF8 overflows its
 // uint32 arithmetic and makes it panic; and a wrong check byte stops it for
-// good. PkgReader below reads whole headers and bodies through a bufio.Reader
-// with io.ReadFull, reports a bad package as soon as its header is read (so
-// the module can answer it at once), drops its body without allocating it,
-// and keeps the stream in step. go-timod's Write* functions write
-// to os.Stdout only; ReplyWriter writes to any io.Writer, so the tests can run
-// the module in-process. Everything else is go-timod's own: timod.Pkg, the
-// timod.Proto* and timod.Ex* constants, and timod.PkgPack / timod.PkgPackBin
-// to encode replies. Drop PkgReader for timod.Buffer once go-timod frames its
-// input this way.
+// good. Reader reads whole headers and bodies through a bufio.Reader with
+// io.ReadFull, reports a bad package as soon as its header is read (so the
+// module can answer it at once), drops its body without allocating it, and
+// keeps the stream in step. go-timod's Write* functions write to os.Stdout
+// only; Writer writes to any io.Writer, so tests can run a module in-process.
+// Everything else is go-timod's own: timod.Pkg, the timod.Proto* and timod.Ex*
+// constants, and timod.PkgPack / timod.PkgPackBin. Drop Reader for
+// timod.Buffer once go-timod frames its input this way.
+package wire
 
 import (
 	"bufio"
@@ -36,8 +34,8 @@ import (
 )
 
 const (
-	// headerSize is the size of a package header.
-	headerSize = 8
+	// HeaderSize is the size of a package header.
+	HeaderSize = 8
 
 	// MaxBodySize is the largest package body the module keeps in memory
 	// ({{ max_body_mib }} MiB). The body of a larger package is read and dropped in
@@ -74,15 +72,15 @@ func (e *BadPkgError) Error() string {
 	return fmt.Sprintf("package %d (type %d, %d bytes): %s", e.Pid, uint8(e.Tp), e.Size, e.Reason)
 }
 
-// PkgReader reads packages from a stream, assembling exact header and body
+// Reader reads packages from a stream, assembling exact header and body
 // lengths however the bytes arrive.
-type PkgReader struct {
+type Reader struct {
 	r    *bufio.Reader
-	hdr  [headerSize]byte
+	hdr  [HeaderSize]byte
 	drop uint32 // body bytes of a bad package, dropped by the next ReadPkg
 
 	// MaxSize is the largest body ReadPkg returns; a package announcing a
-	// larger one is a *BadPkgError. NewPkgReader sets it to MaxBodySize.
+	// larger one is a *BadPkgError. NewReader sets it to MaxBodySize.
 	MaxSize uint32
 
 	// Types, when not empty, lists the package types ReadPkg accepts; a
@@ -90,17 +88,17 @@ type PkgReader struct {
 	Types []timod.Proto
 }
 
-// NewPkgReader returns a PkgReader reading from r that accepts packages of
+// NewReader returns a Reader reading from r that accepts packages of
 // every type.
-func NewPkgReader(r io.Reader) *PkgReader {
-	return &PkgReader{r: bufio.NewReaderSize(r, readBufferSize), MaxSize: MaxBodySize}
+func NewReader(r io.Reader) *Reader {
+	return &Reader{r: bufio.NewReaderSize(r, readBufferSize), MaxSize: MaxBodySize}
 }
 
 // ReadPkg returns the next package. It returns io.EOF when the stream ends
 // between packages, io.ErrUnexpectedEOF when it ends inside one, and a
 // *BadPkgError, as soon as the header is read, for a package that cannot be
 // used.
-func (pr *PkgReader) ReadPkg() (*timod.Pkg, error) {
+func (pr *Reader) ReadPkg() (*timod.Pkg, error) {
 	if n := pr.drop; n > 0 {
 		pr.drop = 0
 		if err := pr.skip(n); err != nil {
@@ -138,7 +136,7 @@ func (pr *PkgReader) ReadPkg() (*timod.Pkg, error) {
 
 // skip reads and drops n bytes in pieces, so that no length can overflow an
 // int on 32-bit platforms and nothing is allocated for it.
-func (pr *PkgReader) skip(n uint32) error {
+func (pr *Reader) skip(n uint32) error {
 	for n > 0 {
 		chunk := min(n, readBufferSize)
 		if _, err := pr.r.Discard(int(chunk)); err != nil {
@@ -157,27 +155,27 @@ func unexpected(err error) error {
 	return err
 }
 
-// ReplyWriter writes reply packages. Writes are serialised, so replies from
+// Writer writes reply packages. Writes are serialised, so replies from
 // concurrent requests never interleave, and buffered: a reply written while
 // others wait for their turn stays in the buffer, and the last one in line
 // flushes them all in one write. With 64 small requests in flight on two cores
 // that merged about one reply in ten; gathering more, by yielding before each
 // flush, cost more CPU time than the system calls it saved.
-type ReplyWriter struct {
+type Writer struct {
 	mu      sync.Mutex
 	w       *bufio.Writer
 	waiting atomic.Int32 // writers between calling WritePkg and holding mu
 }
 
-// NewReplyWriter returns a ReplyWriter writing to w.
-func NewReplyWriter(w io.Writer) *ReplyWriter {
-	return &ReplyWriter{w: bufio.NewWriterSize(w, writeBufferSize)}
+// NewWriter returns a Writer writing to w.
+func NewWriter(w io.Writer) *Writer {
+	return &Writer{w: bufio.NewWriterSize(w, writeBufferSize)}
 }
 
 // WritePkg writes one complete package (header and body). When it returns,
 // the package has been written to the underlying writer, or is in the buffer
 // of a writer that has yet to return and will flush it.
-func (rw *ReplyWriter) WritePkg(pkg []byte) error {
+func (rw *Writer) WritePkg(pkg []byte) error {
 	rw.waiting.Add(1)
 	rw.mu.Lock()
 	defer rw.mu.Unlock()
@@ -193,7 +191,7 @@ func (rw *ReplyWriter) WritePkg(pkg []byte) error {
 
 // WriteResult answers request pid with value. A value that cannot be packed
 // as MessagePack is answered with an operation error instead.
-func (rw *ReplyWriter) WriteResult(pid uint16, value any) error {
+func (rw *Writer) WriteResult(pid uint16, value any) error {
 	buf := encodeBuffers.Get().(*bytes.Buffer)
 	defer putEncodeBuffer(buf)
 	pkg, err := packPkg(buf, pid, timod.ProtoModuleRes, value)
@@ -204,14 +202,10 @@ func (rw *ReplyWriter) WriteResult(pid uint16, value any) error {
 	return rw.WritePkg(pkg) // when it returns, pkg is written or copied: buf may be reused
 }
 
-// encodeBuffers and decoders are reused from one package to the next:
-// allocating, zeroing and growing a fresh buffer cost more than encoding and
-// decoding themselves (a 64 KiB reply: 42 µs with a new buffer, 2 µs with a
-// reused one).
-var (
-	encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-	decoders      = sync.Pool{New: func() any { return msgpack.NewDecoder(nil) }}
-)
+// encodeBuffers are reused from one reply to the next: allocating, zeroing
+// and growing a fresh buffer cost more than encoding itself (a 64 KiB reply:
+// 42 µs with a new buffer, 2 µs with a reused one).
+var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // putEncodeBuffer returns buf to its pool, unless a large reply made it too
 // big to keep around.
@@ -224,7 +218,7 @@ func putEncodeBuffer(buf *bytes.Buffer) {
 
 // WriteError answers package pid with a ThingsDB error [code, message] as a
 // package of type tp (timod.ProtoModuleErr or timod.ProtoModuleConfErr).
-func (rw *ReplyWriter) WriteError(pid uint16, tp timod.Proto, code timod.Ex, msg string) error {
+func (rw *Writer) WriteError(pid uint16, tp timod.Proto, code timod.Ex, msg string) error {
 	pkg, err := timod.PkgPack(pid, tp, []any{int(code), errorMessage(msg)})
 	if err != nil {
 		return err
@@ -252,7 +246,7 @@ func errorMessage(msg string) string {
 }
 
 // WriteConfOK tells ThingsDB that the configuration was accepted.
-func (rw *ReplyWriter) WriteConfOK(pid uint16) error {
+func (rw *Writer) WriteConfOK(pid uint16) error {
 	return rw.WritePkg(timod.PkgPackBin(pid, timod.ProtoModuleConfOk, nil))
 }
 
@@ -261,14 +255,14 @@ func (rw *ReplyWriter) WriteConfOK(pid uint16) error {
 // header instead of copying the encoded body behind it, which saves a copy of
 // every reply: 16 MiB for a 16 MiB reply.
 func packPkg(buf *bytes.Buffer, pid uint16, tp timod.Proto, value any) ([]byte, error) {
-	var header [headerSize]byte
-	buf.Grow(headerSize + sizeHint(value))
+	var header [HeaderSize]byte
+	buf.Grow(HeaderSize + sizeHint(value))
 	buf.Write(header[:])
 	if err := msgpack.NewEncoder(buf).Encode(value); err != nil {
 		return nil, err
 	}
 	pkg := buf.Bytes()
-	binary.LittleEndian.PutUint32(pkg[0:4], uint32(len(pkg)-headerSize))
+	binary.LittleEndian.PutUint32(pkg[0:4], uint32(len(pkg)-HeaderSize))
 	binary.LittleEndian.PutUint16(pkg[4:6], pid)
 	pkg[6], pkg[7] = byte(tp), byte(tp)^0xFF
 	return pkg, nil
@@ -284,120 +278,4 @@ func sizeHint(value any) int {
 		return len(v) + 5
 	}
 	return 0
-}
-
-// DecodeBody decodes a package body holding exactly one MessagePack value.
-// Maps with string keys become map[string]any, arrays []any.
-func DecodeBody(data []byte) (any, error) {
-	if err := checkNesting(data, maxNesting); err != nil {
-		return nil, err
-	}
-	r := bytes.NewReader(data)
-	d := decoders.Get().(*msgpack.Decoder)
-	defer decoders.Put(d) // decoded strings and bytes are copies, never d's buffer
-	d.Reset(r)
-	var value any
-	var err error
-	if hasStringKeys(data) {
-		value, err = decodeRequestMap(d, r, data)
-	} else {
-		value, err = d.DecodeInterface()
-	}
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	if r.Len() > 0 {
-		return nil, fmt.Errorf("%d bytes after the value", r.Len())
-	}
-	return value, nil
-}
-
-// decodeRequestMap decodes a map, as requests are, with the msgpack library,
-// except for its string values: those are copied out of data once. The
-// library grows a buffer for a string in 1 MB steps, each a new copy, and
-// then copies it into the string; for a 16 MiB argument that was most of the
-// module's peak memory.
-func decodeRequestMap(d *msgpack.Decoder, r *bytes.Reader, data []byte) (any, error) {
-	n, err := d.DecodeMapLen()
-	if err != nil || n < 0 {
-		return nil, err // n < 0: a nil map
-	}
-	m := make(map[string]any, min(n, r.Len()))
-	for range n {
-		key, err := d.DecodeString()
-		if err != nil {
-			return nil, err
-		}
-		var value any
-		text, ok, err := readString(r, data)
-		switch {
-		case err != nil:
-			return nil, err
-		case ok:
-			value = text
-		default:
-			if value, err = d.DecodeInterface(); err != nil {
-				return nil, err
-			}
-		}
-		m[key] = value
-	}
-	return m, nil
-}
-
-// readString reads a MessagePack str at r's position in data, when there is
-// one, with a single copy.
-func readString(r *bytes.Reader, data []byte) (string, bool, error) {
-	pos := len(data) - r.Len()
-	if pos >= len(data) {
-		return "", false, nil
-	}
-	var size, head int
-	switch c := data[pos]; {
-	case c >= 0xa0 && c <= 0xbf: // fixstr
-		size, head = int(c&0x1f), 1
-	case c == 0xd9 && pos+2 <= len(data): // str 8
-		size, head = int(data[pos+1]), 2
-	case c == 0xda && pos+3 <= len(data): // str 16
-		size, head = int(binary.BigEndian.Uint16(data[pos+1:])), 3
-	case c == 0xdb && pos+5 <= len(data): // str 32
-		size, head = int(binary.BigEndian.Uint32(data[pos+1:])), 5
-	default:
-		return "", false, nil // not a string, or cut short: the library reports it
-	}
-	end := pos + head + size
-	if size < 0 || end > len(data) || end < pos {
-		return "", false, io.ErrUnexpectedEOF
-	}
-	if _, err := r.Seek(int64(end), io.SeekStart); err != nil {
-		return "", false, err
-	}
-	return string(data[pos+head : end]), true, nil
-}
-
-// hasStringKeys reports whether data starts with a map whose first key is a
-// string (or bytes): a map the library would decode as a map[string]any.
-func hasStringKeys(data []byte) bool {
-	if len(data) == 0 {
-		return false
-	}
-	head := 0
-	switch c := data[0]; {
-	case c >= 0x80 && c <= 0x8f: // fixmap
-		head = 1
-	case c == 0xde: // map 16
-		head = 3
-	case c == 0xdf: // map 32
-		head = 5
-	default:
-		return false
-	}
-	if head >= len(data) {
-		return false // an empty map (or a cut one): the library decodes those itself
-	}
-	c := data[head]
-	return c >= 0xa0 && c <= 0xbf || c >= 0xd9 && c <= 0xdb || c >= 0xc4 && c <= 0xc6
 }

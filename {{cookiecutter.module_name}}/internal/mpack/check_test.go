@@ -1,4 +1,4 @@
-package main
+package mpack
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ func nestedIn(depth int, leaf any) any {
 	return value
 }
 
-func TestCheckNestingSkipsEveryTypeWhole(t *testing.T) {
+func TestCheckSkipsEveryTypeWhole(t *testing.T) {
 	leaves := map[string]any{
 		"nil": nil, "bool": true, "fixint": 7, "negative fixint": -7,
 		"int8": -100, "int16": -1000, "int32": -100000, "int64": int64(math.MinInt64),
@@ -43,16 +43,16 @@ func TestCheckNestingSkipsEveryTypeWhole(t *testing.T) {
 		case map[string]any, []any:
 			depth = 11
 		}
-		if err := checkNesting(data, depth); err != nil {
+		if err := Check(data, depth); err != nil {
 			t.Errorf("%s: %v at the limit", name, err)
 		}
-		if err := checkNesting(data, depth-1); err == nil {
-			t.Errorf("%s: nesting one deeper than the limit was not reported", name)
+		if err := Check(data, depth-1); err == nil || !strings.Contains(err.Error(), "nest deeper") {
+			t.Errorf("%s: nesting one deeper than the limit: got %v", name, err)
 		}
 	}
 }
 
-func TestCheckNestingSkipsExtensionsWhole(t *testing.T) {
+func TestCheckSkipsExtensionsWhole(t *testing.T) {
 	exts := map[string][]byte{
 		"fixext1":  {0xd4, 1, 'a'},
 		"fixext16": append([]byte{0xd8, 1}, bytes.Repeat([]byte("e"), 16)...),
@@ -66,34 +66,38 @@ func TestCheckNestingSkipsExtensionsWhole(t *testing.T) {
 		data = append(data, 0x92)
 		data = append(data, ext...)
 		data = append(data, 0xc0)
-		if err := checkNesting(data, 2); err != nil {
+		if err := Check(data, 2); err != nil {
 			t.Errorf("%s: %v at the limit", name, err)
 		}
-		if err := checkNesting(data, 1); err == nil {
+		if err := Check(data, 1); err == nil {
 			t.Errorf("%s: nesting one deeper than the limit was not reported", name)
 		}
 	}
 }
 
-func TestDecodeBodyRefusesNestingThatWouldOverflowTheStack(t *testing.T) {
+func TestCheckRefusesNestingThatWouldOverflowTheStack(t *testing.T) {
 	// 16 million levels: decoding this by recursion ended the process.
 	data := append(bytes.Repeat([]byte{0x91}, 16<<20), 0xc0)
-	if _, err := DecodeBody(data); err == nil || !strings.Contains(err.Error(), "nest deeper") {
+	if _, err := Decode(data); err == nil || !strings.Contains(err.Error(), "nest deeper") {
 		t.Fatalf("got %v, want a nesting error", err)
 	}
-	limit := append(bytes.Repeat([]byte{0x91}, maxNesting), 0xc0)
-	if _, err := DecodeBody(limit); err != nil {
-		t.Fatalf("%d levels: %v", maxNesting, err)
+	limit := append(bytes.Repeat([]byte{0x91}, MaxNesting), 0xc0)
+	if _, err := Decode(limit); err != nil {
+		t.Fatalf("%d levels: %v", MaxNesting, err)
 	}
 }
 
-func TestCheckNestingLeavesMalformedBodiesToTheDecoder(t *testing.T) {
+func TestCheckRefusesMalformedData(t *testing.T) {
 	for _, data := range [][]byte{
 		nil, {0xc1}, {0x92, 0xc0}, {0xdc, 0x00}, {0xdd, 0xff, 0xff, 0xff, 0xff},
-		{0xdb, 0xff, 0xff, 0xff, 0xff}, {0xc9, 0x00},
+		{0xdb, 0xff, 0xff, 0xff, 0xff}, {0xc9, 0x00}, {0xa3, 'a', 'b'}, {0xc0, 0xc0},
+		{0x91, 0x01, 0x02}, {0xcb, 0, 0}, {0x81, 0xa1, 'k'},
 	} {
-		if err := checkNesting(data, 4); err != nil {
-			t.Errorf("% x: %v", data, err)
+		if err := Check(data, 4); err == nil {
+			t.Errorf("% x: no error", data)
+		}
+		if _, err := Decode(data); err == nil {
+			t.Errorf("% x: decoded", data)
 		}
 	}
 }

@@ -1,0 +1,144 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"runtime"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"unicode/utf8"
+
+	timod "github.com/thingsdb/go-timod"
+)
+
+func TestErrorMessageIsWhatThingsDBTakes(t *testing.T) {
+	for name, msg := range map[string]string{
+		"short":            "no such function",
+		"long ASCII":       strings.Repeat("x", 40000),
+		"long multi-byte":  strings.Repeat("é", 20000) + "€",
+		"invalid UTF-8":    "bad \xff\xfe byte",
+		"exactly at limit": strings.Repeat("x", maxErrorMessage),
+	} {
+		got := errorMessage(msg)
+		if !utf8.ValidString(got) || len(got) > maxErrorMessage {
+			t.Errorf("%s: %d bytes, valid UTF-8 %v", name, len(got), utf8.ValidString(got))
+		}
+		if utf8.ValidString(msg) && len(msg) <= maxErrorMessage && got != msg {
+			t.Errorf("%s: changed a message ThingsDB takes as it is", name)
+		}
+		if len(msg) > maxErrorMessage && len(got) < maxErrorMessage-utf8.UTFMax-len("...") {
+			t.Errorf("%s: cut to %d bytes, more than needed", name, len(got))
+		}
+	}
+}
+
+// header returns a package header.
+func header(size uint32, pid uint16, tp, check uint8) []byte {
+	h := make([]byte, HeaderSize)
+	binary.LittleEndian.PutUint32(h[0:], size)
+	binary.LittleEndian.PutUint16(h[4:], pid)
+	h[6], h[7] = tp, check
+	return h
+}
+
+// TestReadPkgHugeLength sends headers announcing up to 4 GiB: the reader
+// reports each at once, then must neither panic nor allocate the announced
+// size while dropping the body.
+func TestReadPkgHugeLength(t *testing.T) {
+	for _, size := range []uint32{MaxBodySize + 1, 0xFFFFFFF8, 0xFFFFFFFF} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		input := append(header(size, 1, uint8(timod.ProtoModuleReq), uint8(timod.ProtoModuleReq)^0xFF), 0xc0)
+		r := NewReader(bytes.NewReader(input))
+		_, err := r.ReadPkg()
+		var bad *BadPkgError
+		if !errors.As(err, &bad) || bad.Pid != 1 || bad.Size != size {
+			t.Errorf("size %#x: got %v, want a BadPkgError for package 1", size, err)
+		}
+		if _, err := r.ReadPkg(); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("size %#x: then got %v, want io.ErrUnexpectedEOF", size, err)
+		}
+		runtime.ReadMemStats(&after)
+		if grown := after.TotalAlloc - before.TotalAlloc; grown > 1<<20 {
+			t.Errorf("size %#x: allocated %d bytes", size, grown)
+		}
+	}
+}
+
+// TestReaderKeepsInStep reads good and bad packages one byte per read.
+func TestReaderKeepsInStep(t *testing.T) {
+	var input bytes.Buffer
+	input.Write(timod.PkgPackBin(1, timod.ProtoModuleReq, []byte{0xc0}))
+	bad := timod.PkgPackBin(2, timod.ProtoModuleReq, []byte("xyz"))
+	bad[7] = 0
+	input.Write(bad)
+	input.Write(timod.PkgPackBin(3, timod.Proto(99), []byte("abc")))
+	input.Write(timod.PkgPackBin(4, timod.ProtoModuleReq, bytes.Repeat([]byte{0xc0}, 20)))
+	input.Write(timod.PkgPackBin(5, timod.ProtoModuleConf, []byte{0x80}))
+	r := NewReader(iotest.OneByteReader(&input))
+	r.MaxSize = 10
+	r.Types = []timod.Proto{timod.ProtoModuleReq, timod.ProtoModuleConf}
+	want := []struct {
+		pid      uint16
+		bad      bool
+		badCheck bool
+	}{
+		{1, false, false}, {2, true, true}, {3, true, false}, {4, true, false}, {5, false, false},
+	}
+	for _, w := range want {
+		pkg, err := r.ReadPkg()
+		var bad *BadPkgError
+		switch {
+		case w.bad && (!errors.As(err, &bad) || bad.Pid != w.pid || bad.BadCheck != w.badCheck):
+			t.Fatalf("package %d: got %v, want a BadPkgError (bad check %v)", w.pid, err, w.badCheck)
+		case !w.bad && (err != nil || pkg.Pid != w.pid):
+			t.Fatalf("package %d: got %v, %v", w.pid, pkg, err)
+		}
+	}
+	if _, err := r.ReadPkg(); !errors.Is(err, io.EOF) {
+		t.Fatalf("at the end: %v, want io.EOF", err)
+	}
+}
+
+// TestWriterWritesWholePackages writes replies of every size from many
+// goroutines; each must come out whole.
+func TestWriterWritesWholePackages(t *testing.T) {
+	var out bytes.Buffer
+	w := NewWriter(&out)
+	sizes := []int{0, 10, writeBufferSize - 20, writeBufferSize, 3 * writeBufferSize}
+	done := make(chan error)
+	for i, size := range sizes {
+		go func() { done <- w.WriteResult(uint16(i), strings.Repeat("x", size)) }()
+	}
+	for range sizes {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := NewReader(&out)
+	seen := map[uint16]bool{}
+	for range sizes {
+		pkg, err := r.ReadPkg()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := sizes[pkg.Pid]; len(pkg.Data) < want || seen[pkg.Pid] {
+			t.Fatalf("package %d: %d bytes, want a str of %d", pkg.Pid, len(pkg.Data), want)
+		}
+		seen[pkg.Pid] = true
+	}
+}
+
+func TestWriteResultRefusesWhatCannotBePacked(t *testing.T) {
+	var out bytes.Buffer
+	if err := NewWriter(&out).WriteResult(7, make(chan int)); err != nil {
+		t.Fatal(err)
+	}
+	pkg, err := NewReader(&out).ReadPkg()
+	if err != nil || pkg.Tp != timod.ProtoModuleErr || pkg.Pid != 7 {
+		t.Fatalf("got %v, %v; want an error package for 7", pkg, err)
+	}
+}
