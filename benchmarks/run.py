@@ -57,27 +57,26 @@ class BenchHandler(main.Handler):
 timod_loop.start_module("bench", BenchHandler())
 """.replace("WAIT_SECONDS", repr(WAIT_SECONDS))
 
-# The same for the Go module, as one more file in package main.
+# The same for the Go module, as one more file in package main (MODULE_PATH: its go.mod's).
 GO_WAIT = """package main
 
 import (
 	"context"
 	"time"
+
+	"MODULE_PATH/internal/module"
 )
 
 func init() {
-	exposed = append(exposed, struct {
-		name    string
-		handler HandlerFunc
-	}{"wait", handleBenchWait})
+	functions = append(functions, module.Func("wait", handleBenchWait))
 }
 
-func handleBenchWait(ctx context.Context, conf Config, args Args) (any, error) {
+func handleBenchWait(ctx context.Context, conf Config, args EchoArgs) (any, error) {
 	select {
 	case <-time.After(WAIT_MS * time.Millisecond):
 	case <-ctx.Done():
 	}
-	return args["value"], nil
+	return args.Value, nil
 }
 """.replace("WAIT_MS", str(int(WAIT_SECONDS * 1000)))
 
@@ -177,7 +176,8 @@ def prepare(work: Path) -> dict[str, tuple[list[str], Path]]:
         'import sys\n\nsys.modules["uvloop"] = None\n' + PYTHON_WAIT
     )
     go_dir = bake("go", work)
-    (go_dir / "bench_wait.go").write_text(GO_WAIT)
+    module_path = (go_dir / "go.mod").read_text().split()[1]
+    (go_dir / "bench_wait.go").write_text(GO_WAIT.replace("MODULE_PATH", module_path))
     go_build(go_dir, work / "go_module", ".")
     go_build(ROOT / "benchmarks" / "echo", work / "echo", "main.go")
     return {
