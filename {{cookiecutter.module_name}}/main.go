@@ -17,6 +17,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -26,6 +27,14 @@ import (
 // moduleName is the module's name in ThingsDB.
 const moduleName = {{ cookiecutter.module_name | go_string }}
 
+// gcPercent is the garbage collector's target (GOGC) unless the environment
+// sets one. A module keeps little memory and makes a lot of garbage: every
+// request's arguments and reply. At Go's default of 100 the collector ran
+// every few requests of 64 KiB, and the memory it gave back to the system was
+// faulted in again by the next ones; at 400 such a request costs the module
+// about a fifth less CPU time.
+const gcPercent = 400
+
 // shutdownGrace is how long requests still running when stdin ends may take
 // to finish before the module exits anyway.
 const shutdownGrace = {{ shutdown_grace_seconds }} * time.Second
@@ -33,6 +42,9 @@ const shutdownGrace = {{ shutdown_grace_seconds }} * time.Second
 func main() {
 	log.SetOutput(os.Stderr)
 	log.SetPrefix("[" + moduleName + "] ")
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	if err := run(); err != nil {
 		log.Printf("stopped: %v", err)
 		os.Exit(1)

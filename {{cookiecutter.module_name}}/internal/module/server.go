@@ -93,6 +93,7 @@ func (s *Server[C]) Serve(r io.Reader) error {
 	pr := wire.NewReader(r)
 	pr.MaxSize = s.MaxBodySize
 	pr.Types = []timod.Proto{timod.ProtoModuleConf, timod.ProtoModuleReq}
+	pr.ReuseBody = true // each body is decoded (copied out) before the next is read
 	for {
 		pkg, err := pr.ReadPkg()
 		var bad *wire.BadPkgError

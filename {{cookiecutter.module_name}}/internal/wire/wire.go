@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -86,6 +87,14 @@ type Reader struct {
 	// Types, when not empty, lists the package types ReadPkg accepts; a
 	// package of another type is a *BadPkgError.
 	Types []timod.Proto
+
+	// ReuseBody, when true, lets ReadPkg read a body into the memory of the
+	// previous one (up to maxPooledBuffer), so a package's Data is only
+	// valid until the next ReadPkg call. For a caller that is done with each
+	// body before it reads the next, it saves allocating (and clearing) a
+	// buffer per package.
+	ReuseBody bool
+	body      []byte
 }
 
 // NewReader returns a Reader reading from r that accepts packages of
@@ -127,7 +136,15 @@ func (pr *Reader) ReadPkg() (*timod.Pkg, error) {
 		pr.drop = pkg.Size
 		return nil, bad
 	}
-	pkg.Data = make([]byte, pkg.Size)
+	switch {
+	case !pr.ReuseBody || pkg.Size > maxPooledBuffer:
+		pkg.Data = make([]byte, pkg.Size)
+	case int(pkg.Size) <= cap(pr.body):
+		pkg.Data = pr.body[:pkg.Size]
+	default:
+		pr.body = make([]byte, pkg.Size, max(pkg.Size, 4<<10))
+		pkg.Data = pr.body
+	}
 	if _, err := io.ReadFull(pr.r, pkg.Data); err != nil {
 		return nil, unexpected(err)
 	}
@@ -180,6 +197,15 @@ func (rw *Writer) WritePkg(pkg []byte) error {
 	rw.mu.Lock()
 	defer rw.mu.Unlock()
 	last := rw.waiting.Add(-1) == 0
+	if len(pkg) >= writeBufferSize {
+		// Too large to gather: written as it is, after the replies waiting
+		// in the buffer, instead of being copied through it piece by piece.
+		if err := rw.w.Flush(); err != nil {
+			return err
+		}
+		_, err := rw.w.Write(pkg) // the buffer is empty: bufio writes pkg directly
+		return err
+	}
 	if _, err := rw.w.Write(pkg); err != nil {
 		return err
 	}
@@ -258,7 +284,11 @@ func packPkg(buf *bytes.Buffer, pid uint16, tp timod.Proto, value any) ([]byte, 
 	var header [HeaderSize]byte
 	buf.Grow(HeaderSize + sizeHint(value))
 	buf.Write(header[:])
-	if err := msgpack.NewEncoder(buf).Encode(value); err != nil {
+	if s, ok := value.(string); ok && len(s) <= math.MaxUint32 {
+		// The usual large reply, packed without an encoder.
+		writeLength(buf, 0xd9, len(s))
+		buf.WriteString(s)
+	} else if err := msgpack.NewEncoder(buf).Encode(value); err != nil {
 		return nil, err
 	}
 	pkg := buf.Bytes()
@@ -266,6 +296,21 @@ func packPkg(buf *bytes.Buffer, pid uint16, tp timod.Proto, value any) ([]byte, 
 	binary.LittleEndian.PutUint16(pkg[4:6], pid)
 	pkg[6], pkg[7] = byte(tp), byte(tp)^0xFF
 	return pkg, nil
+}
+
+// writeLength writes the head of a str (code 0xd9) or bin (code 0xc4) of n
+// bytes: the code for the smallest width that holds n, then n.
+func writeLength(buf *bytes.Buffer, code byte, n int) {
+	switch {
+	case code == 0xd9 && n < 32:
+		buf.WriteByte(0xa0 | byte(n))
+	case n <= math.MaxUint8:
+		buf.Write([]byte{code, byte(n)})
+	case n <= math.MaxUint16:
+		buf.Write([]byte{code + 1, byte(n >> 8), byte(n)})
+	default:
+		buf.Write([]byte{code + 2, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+	}
 }
 
 // sizeHint guesses the encoded size of a large string or bytes value, so that

@@ -142,3 +142,18 @@ func TestWriteResultRefusesWhatCannotBePacked(t *testing.T) {
 		t.Fatalf("got %v, %v; want an error package for 7", pkg, err)
 	}
 }
+
+func TestPackPkgPacksStrsAsTheLibraryDoes(t *testing.T) {
+	for _, n := range []int{0, 31, 32, 255, 256, 65535, 65536} {
+		value := strings.Repeat("s", n)
+		var buf bytes.Buffer
+		pkg, err := packPkg(&buf, 1, timod.ProtoModuleRes, value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := timod.PkgPack(1, timod.ProtoModuleRes, value)
+		if err != nil || !bytes.Equal(pkg, want) {
+			t.Errorf("%d bytes: got % x..., want % x...", n, pkg[:min(len(pkg), 16)], want[:min(len(want), 16)])
+		}
+	}
+}
