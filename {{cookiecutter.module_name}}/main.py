@@ -1,29 +1,30 @@
-"""The ThingsDB module {{ cookiecutter.module_name }}.
+{%- import "python_names.jinja" as py with context -%}
+{%- import "python_code.jinja" as code -%}
+{%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list -%}
+"""The ThingsDB module {{ cookiecutter.module_name }}: its functions{% if cookiecutter.needs_config %} and configuration{% endif %}. This file is yours.
 
-ThingsDB starts this file as ``python main.py`` and talks to it over stdin and stdout, so
-stdout belongs to the protocol: log with ``logging`` (stderr), never print.
+Each ``@module.function`` below answers the function of its name in module.json's "exposes".
+Before it runs, timod_loop.py checks the request against its annotations (str, bytes, int,
+float, bool, list[Any], dict[str, Any] for a thing, Any, each optionally ``| None``): a missing
+argument or a wrong type never reaches your code. A trailing ``*, options`` takes the thing of
+extra properties. Raise timod's errors (``timod.ValueError(...)``) to answer with one.
 
-Each exposed function in module.json sets the default ``function`` to its own name, which is
-how a request tells which function was called; ``Handler.functions`` maps it to a method.
+ThingsDB starts this file as ``python main.py`` and talks to it over stdin and stdout, so stdout
+belongs to the protocol: log with ``logging`` (stderr), never print.
 """
 
 from __future__ import annotations
-
+{% if cookiecutter.needs_config %}
 import logging
-from collections.abc import Awaitable, Callable
+{%- endif %}
 from typing import Any
-
-from timod import LookupError as TiLookupError
-from timod import NumArgumentsError, TiHandler
+{% if cookiecutter.needs_config %}
 from timod import TypeError as TiTypeError
 from timod import ValueError as TiValueError
+{% endif %}
+from timod_loop import Module
 
-import timod_loop
-
-MODULE_NAME = {{ cookiecutter.module_name | py_string }}
-FUNCTION_KEY = {{ function_key | py_string }}
-
-Request = dict[str, Any]
+module = Module({{ cookiecutter.module_name | py_string }})
 {%- if cookiecutter.needs_config %}
 
 
@@ -41,7 +42,7 @@ class Config:
         """Check a configuration as ThingsDB sends it (a map) and return it as a Config."""
         if not isinstance(value, dict):
             raise TiTypeError(
-                f"the configuration of {MODULE_NAME} must be a thing, not {type(value).__name__}"
+                f"the configuration of {module.name} must be a thing, not {type(value).__name__}"
             )
         unknown = sorted(str(key) for key in value if key not in cls.OPTIONS)
         if unknown:
@@ -53,79 +54,50 @@ class Config:
         if not isinstance(prefix, str):
             raise TiTypeError(f"configuration option prefix must be a string, not {prefix!r}")
         return cls(prefix=prefix)
+
+
+config = Config()  # until ThingsDB sends one
+
+
+@module.on_config
+async def on_config(value: Any) -> None:
+    """Takes the configuration; a refusal is logged and answered as an error."""
+    global config
+    config = Config.from_value(value)
+    logging.info("configured")
 {%- endif %}
+{%- for f in handled %}
+{%- set name = py.names[f.name] %}
+{%- set params = code.parameters(f) %}
 
 
-def argument(request: Request, name: str) -> Any:
-    """A required argument of a request (an argmap name in module.json).
+{% if name == f.name -%}
+@module.function
+{%- else -%}
+{{ code.bracketed("", "@module.function(", [f.name | py_string], ")") }}
+{%- endif %}
+{{ code.bracketed("", "async def " ~ name ~ "(", (params.split("\x00") if params else []), ") -> " ~ ("Any" if f.bare else "dict[str, Any]") ~ ":", "def") }}
+    """{{ code.docstring_text(f.doc, "    ") }}
 
-    A call of an exposed function always sends its argmap names, as nil for an argument the
-    caller left out; a raw call, ``module({...})``, can lack one.
+{%- if f.bare %}
+
+    Placeholder: returns value{% if cookiecutter.needs_config %}, the configured prefix in front of a str{% endif %}.
     """
-    try:
-        return request[name]
-    except KeyError:
-        raise NumArgumentsError(
-            f"function `{request.get(FUNCTION_KEY)}` requires argument `{name}`"
-        ) from None
-
-
-class Handler(TiHandler):
-    """Answers ThingsDB's configuration and requests."""
-
-    def __init__(self) -> None:
 {%- if cookiecutter.needs_config %}
-        self.config = Config()
+    if isinstance(value, str):
+        return config.prefix + value
 {%- endif %}
-        # Exposed function name -> method; must match "exposes" in module.json.
-        self.functions: dict[str, Callable[[Request], Awaitable[Any]]] = {
-{%- for name in cookiecutter.functions | function_names %}
-            {{ name | py_string }}: self.handle_{{ name }},
-{%- endfor %}
-        }
-
-    async def on_config(self, data: Any) -> None:
-{%- if cookiecutter.needs_config %}
-        self.config = Config.from_value(data)
-        logging.info("configured")
+    return value
 {%- else %}
-        raise TiValueError(f"module {MODULE_NAME} takes no configuration")
-{%- endif %}
 
-    async def on_request(self, data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise TiTypeError(f"a request must be a thing, not {type(data).__name__}")
-        name = data.get(FUNCTION_KEY)
-        function = self.functions.get(name) if isinstance(name, str) else None
-        if function is None:
-            raise TiLookupError(
-                f"module {MODULE_NAME} has no function {name!r}; "
-                f"exposed: {', '.join(self.functions)}"
-            )
-        return await function(data)
-{%- for name in cookiecutter.functions | function_names %}
-{% if name | length > 47 %}
-    async def handle_{{ name }}(
-        self, request: Request
-    ) -> Any:
-{%- else %}
-    async def handle_{{ name }}(self, request: Request) -> Any:
+    Placeholder: returns the thing of its arguments.
+    """
+{%- set names = f.arguments | map(attribute="name") | list %}
+{%- set items = code.thing_of(f, names, "options") %}
+{{ code.bracketed("    ", "return {", (items.split("\x00") if items else []), "}", "literal") }}
 {%- endif %}
-        """Returns its value argument; replace with what this function should do."""
-        value = argument(request, "value")
-{%- if cookiecutter.needs_config %}
-        if isinstance(value, str):
-            return self.config.prefix + value
-{%- endif %}
-        return value
 {%- endfor %}
-
-
-def main() -> None:
-    # logging writes to stderr, which ThingsDB copies into its own log.
-    logging.basicConfig(level=logging.INFO, format=f"[{MODULE_NAME}] %(levelname)s %(message)s")
-    timod_loop.start_module(MODULE_NAME, Handler())
 
 
 if __name__ == "__main__":
-    main()
+    module.run()

@@ -1,9 +1,13 @@
+{%- import "python_names.jinja" as py with context -%}
+{%- set bare = cookiecutter.functions | signatures | selectattr("bare") | list -%}
 """The module's configuration, as ThingsDB sends it with new_module() or set_module_conf()."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+{%- if cookiecutter.needs_config %}
+from collections.abc import Iterator
+{%- endif %}
 
 import pytest
 {%- if cookiecutter.needs_config %}
@@ -11,57 +15,72 @@ from timod import TypeError as TiTypeError
 {%- endif %}
 from timod import ValueError as TiValueError
 
-from main import FUNCTION_KEY, Handler
-from thingsdb_peer import load_manifest
-
-FIRST_FUNCTION = next(iter(load_manifest(Path(__file__).resolve().parents[1])["exposes"]))
+import main
 {%- if cookiecutter.needs_config %}
 
 
-def configured(value) -> Handler:
-    handler = Handler()
-    asyncio.run(handler.on_config(value))
-    return handler
+@pytest.fixture(autouse=True)
+def unconfigured() -> Iterator[None]:
+    """Each test starts as the module does, without a configuration, and leaves none behind."""
+    main.config = main.Config()
+    yield
+    main.config = main.Config()
+
+
+def configure(value) -> main.Config:
+    """Send a configuration the way the module's loop hands it over."""
+    asyncio.run(main.module.answer_config(value))
+    return main.config
 
 
 def test_without_configuration_the_defaults_apply():
-    handler = Handler()
-    assert handler.config.prefix == ""
-    assert asyncio.run(handler.on_request({FUNCTION_KEY: FIRST_FUNCTION, "value": "x"})) == "x"
+    assert main.config.prefix == ""
+
+
+def test_configuration_is_kept():
+    assert configure({"prefix": "> "}).prefix == "> "
+    assert configure({"prefix": "again "}).prefix == "again "
+{%- if bare %}
+{%- set name = py.names[bare[0].name] %}
 
 
 def test_prefix_is_put_before_string_values():
-    handler = configured({"prefix": "> "})
-    assert asyncio.run(handler.on_request({FUNCTION_KEY: FIRST_FUNCTION, "value": "x"})) == "> x"
-    assert asyncio.run(handler.on_request({FUNCTION_KEY: FIRST_FUNCTION, "value": 7})) == 7
+    configure({"prefix": "> "})
+    assert asyncio.run(main.{{ name }}("x")) == "> x"
+    assert asyncio.run(main.{{ name }}(7)) == 7
+{%- endif %}
 
 
 def test_empty_configuration_is_valid():
-    assert configured({}).config.prefix == ""
+    assert configure({}).prefix == ""
 
 
 @pytest.mark.parametrize("value", [None, "text", 42, ["prefix"]])
 def test_configuration_that_is_not_a_thing_is_a_type_error(value):
     with pytest.raises(TiTypeError, match="must be a thing"):
-        configured(value)
+        configure(value)
 
 
 def test_unknown_option_is_a_value_error():
     with pytest.raises(TiValueError, match="unknown configuration option"):
-        configured({"prefix": "", "colour": "red"})
+        configure({"prefix": "", "colour": "red"})
 
 
 def test_prefix_that_is_not_a_string_is_a_type_error():
     with pytest.raises(TiTypeError, match="prefix must be a string"):
-        configured({"prefix": 3})
+        configure({"prefix": 3})
+
+
+def test_refused_configuration_keeps_the_previous_one():
+    configure({"prefix": "> "})
+    with pytest.raises(TiTypeError):
+        configure({"prefix": 3})
+    assert main.config.prefix == "> "
 {%- else %}
 
 
 def test_any_configuration_is_refused():
+    # The module has no @module.on_config: new_module() without a third argument.
     with pytest.raises(TiValueError, match="takes no configuration"):
-        asyncio.run(Handler().on_config({"prefix": "x"}))
-
-
-def test_module_works_without_configuration():
-    assert asyncio.run(Handler().on_request({FUNCTION_KEY: FIRST_FUNCTION, "value": 1})) == 1
+        asyncio.run(main.module.answer_config({"prefix": "x"}))
 {%- endif %}

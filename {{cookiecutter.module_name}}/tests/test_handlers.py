@@ -1,43 +1,56 @@
-"""Unit tests of the handlers, called directly, without the wire protocol."""
+{%- import "python_names.jinja" as py with context -%}
+{%- import "python_code.jinja" as code -%}
+{%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list -%}
+"""Your functions in main.py, called directly: no wire protocol, no argument checks. Yours.
+
+Generated from the signatures the module started with: each test asserts what the placeholder
+returns, so change it as you write the function, and add a test when you add a function.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-import pytest
-from timod import LookupError as TiLookupError
-from timod import NumArgumentsError
-from timod import TypeError as TiTypeError
-
-from main import FUNCTION_KEY, Handler
+import main
 
 
-def call(request):
-    return asyncio.run(Handler().on_request(request))
+def call(function: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+    return asyncio.run(function(*args, **kwargs))
+{%- for f in handled %}
+{%- set name = py.names[f.name] %}
+{%- set samples = f.arguments | map(attribute="sample") | map("py_value") | list %}
+{%- set args = ["main." ~ name] + samples + (["options={}"] if f.options else []) %}
 
 
-def test_each_function_returns_its_value(manifest):
-    value = [1, "two", {"three": 3.0}]
-    for name in manifest["exposes"]:
-        assert call({FUNCTION_KEY: name, "value": value}) == value
+def test_{{ name }}():
+{{ code.bracketed("    ", "answer = call(", args, ")") }}
+{%- if f.bare %}
+{{ code.bracketed("    ", "assert answer == ", [], samples[0]) }}
+{%- else %}
+{%- set expected = code.thing_of(f, samples) %}
+{{ code.bracketed("    ", "assert answer == {", (expected.split("\x00") if expected else []), "}", "literal") }}
+{%- endif %}
+{%- if f.arguments | selectattr("optional") | list %}
+{%- set required = f.arguments | rejectattr("optional") | list %}
+{%- set args = ["main." ~ name] + (required | map(attribute="sample") | map("py_value") | list) + (["options={}"] if f.options else []) %}
+{%- set values = [] %}
+{%- for a in f.arguments %}{% set _ = values.append(code.default(a) if a.optional else a.sample | py_value) %}{% endfor %}
 
 
-def test_each_function_without_value_is_a_num_arguments_error(manifest):
-    for name in manifest["exposes"]:
-        with pytest.raises(NumArgumentsError, match="requires argument `value`"):
-            call({FUNCTION_KEY: name})
+def test_{{ name }}_defaults():
+{{ code.bracketed("    ", "answer = call(", args, ")") }}
+{%- set expected = code.thing_of(f, values) %}
+{{ code.bracketed("    ", "assert answer == {", expected.split("\x00"), "}", "literal") }}
+{%- endif %}
+{%- if f.options %}
 
 
-def test_unknown_function_is_a_lookup_error():
-    with pytest.raises(TiLookupError, match="no function 'no_such_function'"):
-        call({FUNCTION_KEY: "no_such_function", "value": 1})
-
-
-def test_request_without_function_key_is_a_lookup_error():
-    with pytest.raises(TiLookupError):
-        call({"value": 1})
-
-
-def test_request_that_is_not_a_thing_is_a_type_error():
-    with pytest.raises(TiTypeError, match="must be a thing"):
-        call(["not", "a", "map"])
+def test_{{ name }}_options():
+{%- set args = ["main." ~ name] + samples + ['options={"key": "value"}'] %}
+{{ code.bracketed("    ", "answer = call(", args, ")") }}
+{%- set expected = code.thing_of(f, samples, '{"key": "value"}') %}
+{{ code.bracketed("    ", "assert answer == {", expected.split("\x00"), "}", "literal") }}
+{%- endif %}
+{%- endfor %}
