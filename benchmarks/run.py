@@ -39,22 +39,18 @@ WAIT_SECONDS = 0.010
 # Added to the baked Python module: a function that waits like an I/O-bound handler does.
 PYTHON_WAIT = """
 import asyncio
+from typing import Any
 
 import main
-import timod_loop
 
 
-class BenchHandler(main.Handler):
-    def __init__(self):
-        super().__init__()
-        self.functions["wait"] = self.handle_wait
-
-    async def handle_wait(self, request):
-        await asyncio.sleep(WAIT_SECONDS)
-        return request.get("value")
+@main.module.function
+async def wait(value: Any) -> Any:
+    await asyncio.sleep(WAIT_SECONDS)
+    return value
 
 
-timod_loop.start_module("bench", BenchHandler())
+main.module.run()
 """.replace("WAIT_SECONDS", repr(WAIT_SECONDS))
 
 # The same for the Go module, as one more file in package main (MODULE_PATH: its go.mod's).
