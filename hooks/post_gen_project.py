@@ -16,6 +16,7 @@ PYTHON_ONLY = [
     "requirements.txt",
     "tests/test_config.py",
     "tests/test_handlers.py",
+    "tests/test_loop.py",
     "tests/test_manifest.py",
 ]
 GO_ONLY = ["go.mod", "go.sum", "tools/build", "bin", "internal", "*.go"]

@@ -517,7 +517,9 @@ def read_function(name: str, handler: Callable[..., Any]) -> tuple[Function | No
             try:
                 argument.take(name, {argument.name: argument.default})
             except TiException:
-                problems.append(f"{label}: its default {parameter.default!r} is not a {kinds[0]}")
+                problems.append(
+                    f"{label}: its default {parameter.default!r} is not of type {kinds[0]}"
+                )
         arguments.append(argument)
     return (None if problems else Function(name, handler, arguments, options)), problems
 
