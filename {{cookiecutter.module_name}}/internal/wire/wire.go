@@ -284,7 +284,7 @@ func packPkg(buf *bytes.Buffer, pid uint16, tp timod.Proto, value any) ([]byte, 
 	var header [HeaderSize]byte
 	buf.Grow(HeaderSize + sizeHint(value))
 	buf.Write(header[:])
-	if s, ok := value.(string); ok && len(s) <= math.MaxUint32 {
+	if s, ok := value.(string); ok && uint64(len(s)) <= math.MaxUint32 {
 		// The usual large reply, packed without an encoder.
 		writeLength(buf, 0xd9, len(s))
 		buf.WriteString(s)
