@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -18,8 +19,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_TEMPLATE_DIR
-from thingsdb_peer import host_platform_key
+from conftest import PROJECT_TEMPLATE_DIR, SIGNATURE_SHAPES
+
+from hooks.answers import parse_functions
 
 pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="needs the go command")
 
@@ -56,6 +58,14 @@ GO_MATRIX = [
         },
         id="config-mixed-case-and-long-functions-arm6-darwin-bsd",
     ),
+    pytest.param(
+        {"needs_config": "yes", "functions": SIGNATURE_SHAPES, "platforms": "linux/amd64"},
+        id="config-every-signature-shape",
+    ),
+    pytest.param(
+        {"needs_config": "no", "functions": SIGNATURE_SHAPES, "platforms": "darwin/arm64"},
+        id="no-config-every-signature-shape",
+    ),
 ]
 
 GO_FILES = {
@@ -63,14 +73,22 @@ GO_FILES = {
     "go.mod",
     "go.sum",
     "main.go",
+    "main_test.go",
     "handlers.go",
-    "config.go",
-    "framing.go",
-    "nesting.go",
-    "nesting_test.go",
-    "framing_test.go",
     "handlers_test.go",
-    "protocol_test.go",
+    "config.go",
+    "internal/module/args.go",
+    "internal/module/args_test.go",
+    "internal/module/errors.go",
+    "internal/module/module.go",
+    "internal/module/server.go",
+    "internal/module/server_test.go",
+    "internal/mpack/check.go",
+    "internal/mpack/check_test.go",
+    "internal/mpack/decode.go",
+    "internal/mpack/decode_test.go",
+    "internal/wire/wire.go",
+    "internal/wire/wire_test.go",
     "tools/build/main.go",
     "tools/build/main_test.go",
     "tools/build/platforms.json",
@@ -78,6 +96,7 @@ GO_FILES = {
     "tools/thingsdb_peer.py",
     "tests/conftest.py",
     "tests/test_protocol.py",
+    "tests/test_functions.py",
     "pyproject.toml",
     "requirements-dev.txt",
     "README.md",
@@ -202,6 +221,11 @@ class TestGoMatrix:
         assert {f for f in files if f.startswith("tests/")} == {
             "tests/conftest.py",
             "tests/test_protocol.py",
+            "tests/test_functions.py",
+        }
+        # The machinery's packages, and nothing else, under internal/.
+        assert {f for f in files if f.startswith("internal/")} == {
+            f for f in GO_FILES if f.startswith("internal/")
         }
         assert not [f for f in files if f.startswith("bin/")]
 
@@ -219,10 +243,17 @@ class TestGoMatrix:
     def test_each_function_has_a_handler_and_a_test(self, baked, answers):
         project = baked(**go_answers(answers))
         handlers, tests = project.read("handlers.go"), project.read("handlers_test.go")
-        for name in (n.strip() for n in answers["functions"].split(",")):
-            assert f"{{name: {json.dumps(name)}, handler: handle{go_name(name)}}}" in handlers
-            assert f"func handle{go_name(name)}(ctx context.Context" in handlers
-            assert f"func TestHandle{go_name(name)}(t *testing.T)" in tests
+        for signature in parse_functions(answers["functions"]):
+            name = go_name(signature.name)
+            if signature.closure is not None:  # runs in ThingsDB: nothing in the Go code
+                assert f"handle{name}(" not in handlers
+                continue
+            assert f"\tmodule.Func({json.dumps(signature.name)}, handle{name}),\n" in handlers
+            assert f"type {name}Args struct" in handlers
+            assert (
+                f"func handle{name}(ctx context.Context, conf Config, args {name}Args)" in handlers
+            )
+            assert f"func TestHandle{name}(t *testing.T)" in tests
 
     def test_go_vet_gofmt_and_the_generated_tests_pass(self, baked, answers):
         project = baked(**go_answers(answers))
@@ -230,13 +261,78 @@ class TestGoMatrix:
         assert project.run("gofmt", "-l", ".").stdout == ""
         result = project.run("go", "test", "-count=1", "./...")
         assert "FAIL" not in result.stdout
-        # Both packages ran: the module and the build tool.
-        assert result.stdout.count("ok ") == 2, result.stdout
+        # Every package ran: the module, its machinery and the build tool.
+        ran = {
+            line.split()[1].removeprefix(project.context["go_module_path"])
+            for line in result.stdout.splitlines()
+            if line.startswith("ok ")
+        }
+        assert ran == {"", "/internal/module", "/internal/mpack", "/internal/wire", "/tools/build"}
 
     def test_wire_protocol_battery_passes_on_the_built_module(self, baked, answers):
         # tests/test_protocol.py: the Python flavour's battery, rendered for these answers.
         project = baked(**go_answers(answers))
         project.pytest()
+
+
+# Author code for the handler-replacement test, taken in turn: one fails, one answers
+# something else, one waits on a timer (or the module's end).
+AUTHOR_BODIES = [
+    '\treturn nil, errors.New("the author\'s code failed")',
+    '\treturn []any{"something", "else", int64(3)}, nil',
+    "\tselect {\n\tcase <-time.After(20 * time.Millisecond):\n\tcase <-ctx.Done():\n"
+    '\t\treturn nil, ctx.Err()\n\t}\n\treturn "waited", nil',
+]
+HANDLER = re.compile(
+    r"^(func handle\w+\(ctx context\.Context, conf Config, args \w+\) \(any, error\) \{\n)"
+    r"(.*?)\n\}$",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("needs_config", ["yes", "no"])
+def test_machinery_checks_pass_when_every_handler_is_replaced(bake, needs_config):
+    """The author replaces every handler body: the machinery's Go tests, main_test.go and
+    tests/test_protocol.py pass untouched; only the author's own tests (handlers_test.go and
+    tests/test_functions.py), which assert placeholder answers, fail."""
+    project = bake(language="go", functions=SIGNATURE_SHAPES, needs_config=needs_config)
+    path = project.file("handlers.go")
+    source = path.read_text(encoding="utf-8")
+    turn = iter(range(1000))
+    source, count = HANDLER.subn(
+        lambda m: m[1] + AUTHOR_BODIES[next(turn) % len(AUTHOR_BODIES)] + "\n}", source
+    )
+    assert count == len([s for s in parse_functions(SIGNATURE_SHAPES) if s.closure is None])
+    source = source.replace(
+        'import (\n\t"context"\n', 'import (\n\t"context"\n\t"errors"\n\t"time"\n', 1
+    )
+    path.write_text(source, encoding="utf-8")
+
+    project.run("go", "vet", "./...")
+    assert project.run("gofmt", "-l", ".").stdout == ""
+    project.run("go", "test", "-count=1", "./internal/...")
+    project.run(
+        "go", "test", "-count=1", "-run", "^(TestServerTakesTheFunctions|TestModuleJSON)", "."
+    )
+    authors = subprocess.run(
+        ["go", "test", "-count=1", "."], cwd=project.path, capture_output=True, text=True
+    )
+    failed = re.findall(r"^--- FAIL: (\S+)", authors.stdout, re.MULTILINE)
+    assert authors.returncode == 1 and failed, authors.stdout
+    assert all(name.startswith("TestHandle") for name in failed), authors.stdout
+
+    project.pytest("tests/test_protocol.py")
+    functions = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf", "tests/"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    failed = re.findall(r"^FAILED (\S+)", functions.stdout, re.MULTILINE)
+    assert functions.returncode == 1 and failed, functions.stdout
+    assert all(name.startswith("tests/test_functions.py::") for name in failed), functions.stdout
 
 
 def test_go_mod_needs_nothing_after_baking(baked):
@@ -251,16 +347,19 @@ def test_go_mod_needs_nothing_after_baking(baked):
     project.run("go", "mod", "tidy", "-diff", timeout=300)
 
 
-def test_try_out_command_says_how_to_build_a_missing_binary(bake):
-    project = bake(language="go", platforms="linux/amd64,linux/arm64,darwin/arm64")
-    peer = [sys.executable, "tools/thingsdb_peer.py", "echo", '"hi"']
-    missing = subprocess.run(peer, cwd=project.path, capture_output=True, text=True, timeout=60)
-    assert missing.returncode == 2
-    assert "is not built yet; `go run ./tools/build` builds bin/" in missing.stderr
-    assert "Traceback" not in missing.stderr
-    if project.manifest["main"].get(host_platform_key()):
-        project.run("go", "run", "./tools/build")
-        assert project.run(*peer).stdout.strip() == '"hi"'
+def test_try_out_command_runs_the_current_sources(bake):
+    # With go on PATH the try-out command builds the module as its sources are: no bin/ needed.
+    project = bake(language="go", functions=SIGNATURE_SHAPES, platforms="linux/amd64")
+
+    def peer(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "tools/thingsdb_peer.py", *args]
+        return subprocess.run(
+            command, cwd=project.path, capture_output=True, text=True, timeout=300
+        )
+
+    assert not project.file("bin").exists()
+    assert peer("echo", '"hi"').stdout.strip() == '"hi"'
+    assert json.loads(peer("add", "1", "1000").stdout) == {"a": 1, "b": 1000}
 
 
 def test_go_mod_pins_go_timod_and_msgpack(baked):
