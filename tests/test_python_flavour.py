@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -11,15 +13,33 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE_DIR
+from conftest import SIGNATURE_SHAPES, TEMPLATE_DIR
 from manifest import check_manifest, lint_manifest
 from packaging.requirements import Requirement
 from thingsdb_peer import CONF_OK, ModuleProcess, build_request
+
+from hooks.answers import parse_functions
 
 MiB = 1024 * 1024
 
 # Function names as long as the answer rules allow change where lines break in main.py.
 LONG_NAMES = "n" * 48 + ", " + "f" * 255
+# ThingsDB names that Python or main.py already use, defaults that need escaping in Python,
+# and signatures too long for one line: the handlers get other Python names, the code stays
+# ruff-clean.
+PYTHON_NAMES = ", ".join(
+    [
+        "class",
+        "class_(a: int)",
+        "print(l: list, O: int = 3, I: float = 2)",
+        "config",
+        "module(x: str = null)",
+        'quotes(a: str = "say \\"hi\\" \\\\ it\'s", b: str = "\\"\\"\\"")',
+        "g" * 70 + "(" + ", ".join(f"argument_{i}: thing = {{}}" for i in range(6)) + ", *)",
+        "h" * 200 + "(some_long_argument_name: str, another_one: bytes = null)",
+        "zz(" + ", ".join(f"a{i}: int" for i in range(20)) + ")",
+    ]
+)
 
 # needs_config x function lists, with every license in the rotation.
 PYTHON_MATRIX = [
@@ -55,6 +75,18 @@ PYTHON_MATRIX = [
         {"needs_config": "no", "functions": f"send_notification, {LONG_NAMES}", "license": "MIT"},
         id="no-config-long-function-names-mit",
     ),
+    pytest.param(
+        {"needs_config": "yes", "functions": SIGNATURE_SHAPES, "license": "MIT"},
+        id="config-every-signature-shape-mit",
+    ),
+    pytest.param(
+        {"needs_config": "no", "functions": SIGNATURE_SHAPES, "license": "Apache-2.0"},
+        id="no-config-every-signature-shape-apache",
+    ),
+    pytest.param(
+        {"needs_config": "yes", "functions": PYTHON_NAMES, "license": "MIT"},
+        id="config-names-python-keeps-for-itself-mit",
+    ),
 ]
 
 PYTHON_FILES = {
@@ -73,7 +105,9 @@ PYTHON_FILES = {
     "tools/thingsdb_peer.py",
     "tests/conftest.py",
     "tests/test_config.py",
+    "tests/test_functions.py",
     "tests/test_handlers.py",
+    "tests/test_loop.py",
     "tests/test_manifest.py",
     "tests/test_protocol.py",
 }
@@ -96,7 +130,7 @@ class TestPythonMatrix:
         text = project.read("module.json")
         assert check_manifest(text) is None
         assert lint_manifest(text, str(project.path)) == []
-        names = [name.strip() for name in answers["functions"].split(",")]
+        names = [signature.name for signature in parse_functions(answers["functions"])]
         assert list(project.manifest["exposes"]) == names
         assert "requirements" not in project.manifest  # not installed on a first install
 
@@ -134,10 +168,47 @@ def test_tools_are_executable(baked):
         assert project.file(name).stat().st_mode & stat.S_IXUSR, name
 
 
-def test_requirements_pin_a_py_timod_that_imports():
-    # py-timod 1.0.0 fails at import on Python 3.10-3.13; ThingsDB installs this file as is.
+def requirements(text: str) -> dict[str, Requirement]:
+    lines = (line.strip() for line in text.splitlines())
+    found = [Requirement(line) for line in lines if line and not line.startswith(("#", "-r"))]
+    return {requirement.name: requirement for requirement in found}
+
+
+def test_requirements_are_ranges_that_exclude_broken_releases():
+    # ThingsDB installs requirements.txt into the one Python all modules of a node share: an
+    # exact pin would fight another module's. Each is a range closed above (a new major
+    # release may break the module) that leaves out what is known broken.
     text = (TEMPLATE_DIR / "{{cookiecutter.module_name}}" / "requirements.txt").read_text()
-    assert "py-timod==0.0.6" in text.splitlines()
+    found = requirements(text)
+    assert set(found) == {"py-timod", "msgpack", "uvloop"}
+    for requirement in found.values():
+        operators = {spec.operator for spec in requirement.specifier}
+        assert operators == {">=", "<"}, requirement  # no ==, no ~= with one version
+    timod = found["py-timod"].specifier
+    # 1.0.0 fails at import on Python 3.10-3.13; 0.0.1-0.0.5 frame nothing the loop uses.
+    assert "0.0.6" in timod and "1.0.0" not in timod and "0.0.5" not in timod
+    assert "0.17.1" not in found["uvloop"].specifier  # uvloop.run() is new in 0.18
+
+
+def test_development_requirements_pin_exactly_one_point_inside_the_ranges(baked):
+    project = baked(language="python")
+    runtime = requirements(project.read("requirements.txt"))
+    lines = (line.strip() for line in project.read("requirements-dev.txt").splitlines())
+    pins = [Requirement(line) for line in lines if line and not line.startswith(("#", "-r"))]
+    # One pin per package for the Python running this (pytest's pin depends on the version).
+    here = {pin.name: pin for pin in pins if pin.marker is None or pin.marker.evaluate()}
+    assert len(here) == len([p for p in pins if p.marker is None or p.marker.evaluate()])
+    assert set(here) == set(runtime) | {"pytest", "ruff"}
+    for pin in pins:
+        (spec,) = pin.specifier
+        assert spec.operator == "==", pin
+        if pin.name in runtime:
+            assert spec.version in runtime[pin.name].specifier, (pin, runtime[pin.name])
+            assert pin.marker == runtime[pin.name].marker, pin
+    # What the tests run with here is what the development file pins.
+    for name in ("msgpack", "py-timod", "pytest", "ruff"):
+        (spec,) = here[name].specifier
+        assert importlib.metadata.version(name) == spec.version, name
 
 
 # Where uvloop 0.23.0 publishes wheels: (sys_platform, platform_machine, pip's platform tag).
@@ -179,7 +250,7 @@ def test_uvloop_is_asked_for_where_it_has_wheels_and_nowhere_else():
     for machine in ("armv7l", "ppc64le", "s390x", "i686"):
         assert not wants_uvloop("linux", machine, "3.12"), machine
     assert not wants_uvloop("linux", "x86_64", "3.10", implementation="PyPy")
-    assert not wants_uvloop("linux", "x86_64", "3.15")  # no wheels yet for the pinned release
+    assert not wants_uvloop("linux", "x86_64", "3.15")  # no uvloop wheels yet
 
 
 @pytest.mark.slow
@@ -314,7 +385,8 @@ def supported_pythons() -> list[pytest.param]:
 @pytest.mark.parametrize("python", supported_pythons())
 def test_module_runs_on_every_supported_python(baked, tmp_path, python):
     # What ThingsDB does: pip install requirements.txt for its interpreter, start main.py.
-    project = baked(needs_config="yes")
+    # Every signature shape: Python 3.9 reads `X | None` annotations only part by part.
+    project = baked(needs_config="yes", functions=SIGNATURE_SHAPES)
     site = tmp_path / "site"
     project.run(
         python, "-m", "pip", "install", "-q", "--target", str(site), "-r", "requirements.txt"
@@ -324,5 +396,73 @@ def test_module_runs_on_every_supported_python(baked, tmp_path, python):
         assert module.configure({"prefix": "> "}).type == CONF_OK, module.stderr_text()
         request = build_request(project.manifest, "echo", ["x" * MiB])
         assert module.call(request, timeout=30) == "> " + "x" * MiB
+        mixed = module.call(build_request(project.manifest, "mixed", [{"k": 1}]))
+        assert mixed == {
+            "t": {"k": 1},
+            "l": [1],
+            "f": 0.5,
+            "b": False,
+            "by": None,
+            "s": None,
+            "x": None,
+        }
+        assert module.call(build_request(project.manifest, "scale", [3])) == {
+            "x": 3.0,
+            "factor": 2,
+        }
         assert module.terminate() == 0
         assert "on uvloop" in module.stderr_text()  # as installed from requirements.txt
+
+
+# Author code for the handler-replacement test, taken in turn: one raises a ThingsDB error,
+# one answers something else, one waits.
+AUTHOR_BODIES = [
+    '    raise timod.ValueError("the author\'s code failed")',
+    '    return ["something", "else", 3]',
+    '    await asyncio.sleep(0.02)\n    return "waited"',
+]
+# A handler's body in main.py: after its docstring, up to the two blank lines that end it.
+HANDLER_BODY = re.compile(
+    r'^(@module\.function.*?\nasync def .*?\n    """.*?"""\n)(.*?)(?=\n\n\n)',
+    re.MULTILINE | re.DOTALL,
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("needs_config", ["yes", "no"])
+def test_machinery_tests_pass_when_every_handler_is_replaced(bake, needs_config):
+    """The author replaces every handler body: test_protocol.py, test_loop.py,
+    test_manifest.py and test_config.py pass untouched; only the author's tests of the
+    functions (test_handlers.py, test_functions.py), which assert placeholder answers, fail."""
+    project = bake(functions=SIGNATURE_SHAPES, needs_config=needs_config)
+    path = project.file("main.py")
+    source = path.read_text(encoding="utf-8")
+    turn = iter(range(1000))
+    source, count = HANDLER_BODY.subn(
+        lambda m: m[1] + AUTHOR_BODIES[next(turn) % len(AUTHOR_BODIES)], source
+    )
+    assert count == len([s for s in parse_functions(SIGNATURE_SHAPES) if s.closure is None])
+    source = source.replace(
+        "from __future__ import annotations\n",
+        "from __future__ import annotations\n\nimport asyncio\n\nimport timod\n",
+        1,
+    )
+    path.write_text(source, encoding="utf-8")
+
+    project.pytest(
+        "tests/test_protocol.py",
+        "tests/test_loop.py",
+        "tests/test_manifest.py",
+        "tests/test_config.py",
+    )
+    authors = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf", "tests/"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    failed = re.findall(r"^FAILED (\S+)", authors.stdout, re.MULTILINE)
+    assert authors.returncode == 1 and failed, authors.stdout
+    files = {name.split("::")[0] for name in failed}
+    assert files == {"tests/test_handlers.py", "tests/test_functions.py"}, authors.stdout

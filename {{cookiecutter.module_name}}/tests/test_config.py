@@ -1,5 +1,3 @@
-{%- import "python_names.jinja" as py with context -%}
-{%- set bare = cookiecutter.functions | signatures | selectattr("bare") | list -%}
 """The module's configuration, as ThingsDB sends it with new_module() or set_module_conf()."""
 
 from __future__ import annotations
@@ -40,15 +38,6 @@ def test_without_configuration_the_defaults_apply():
 def test_configuration_is_kept():
     assert configure({"prefix": "> "}).prefix == "> "
     assert configure({"prefix": "again "}).prefix == "again "
-{%- if bare %}
-{%- set name = py.names[bare[0].name] %}
-
-
-def test_prefix_is_put_before_string_values():
-    configure({"prefix": "> "})
-    assert asyncio.run(main.{{ name }}("x")) == "> x"
-    assert asyncio.run(main.{{ name }}(7)) == 7
-{%- endif %}
 
 
 def test_empty_configuration_is_valid():

@@ -28,6 +28,14 @@ def test_{{ name }}():
 {{ code.bracketed("    ", "answer = call(", args, ")") }}
 {%- if f.bare %}
 {{ code.bracketed("    ", "assert answer == ", [], samples[0]) }}
+{%- if cookiecutter.needs_config %}
+
+
+def test_{{ name }}_prefix(monkeypatch):
+    monkeypatch.setattr(main, "config", main.Config(prefix="> "))
+    assert call(main.{{ name }}, "x") == "> x"
+    assert call(main.{{ name }}, 7) == 7
+{%- endif %}
 {%- else %}
 {%- set expected = code.thing_of(f, samples) %}
 {{ code.bracketed("    ", "assert answer == {", (expected.split("\x00") if expected else []), "}", "literal") }}
