@@ -87,6 +87,9 @@ MAX_NESTING = 1024
 SHUTDOWN_GRACE_SECONDS = 5
 # The largest request body a module keeps in memory; a larger one gets bad_data.
 MAX_BODY_MIB = 256
+# The largest package ThingsDB ever sends (TI_PKG_MAX_SIZE): a header announcing more means
+# the stream is corrupt, and a module exits so that ThingsDB restarts it.
+THINGSDB_MAX_PACKAGE = 1 << 30
 
 
 class InvalidAnswers(SystemExit):
@@ -899,6 +902,7 @@ class AnswersExtension(Extension):
         environment.globals["max_nesting"] = MAX_NESTING
         environment.globals["shutdown_grace_seconds"] = SHUTDOWN_GRACE_SECONDS
         environment.globals["max_body_mib"] = MAX_BODY_MIB
+        environment.globals["thingsdb_max_package"] = THINGSDB_MAX_PACKAGE
         self._literals: list[str] = []
         environment.globals["_answer_literal"] = self._literals.__getitem__
         Questions(cookiecutter.prompt).install()

@@ -68,6 +68,10 @@ REQ, RES, ERR = 80, 81, 82
 # The largest body kept in memory. A larger one is answered with bad_data and its bytes are
 # dropped as they arrive, so the stream stays in step with the sender without holding them.
 MAX_BODY = {{ max_body_mib }} * 1024 * 1024
+# The largest package ThingsDB ever sends (TI_PKG_MAX_SIZE). A header announcing more is a
+# corrupt stream: the module exits, so that ThingsDB restarts it, instead of waiting for bytes
+# that never come.
+MAX_PACKAGE = {{ thingsdb_max_package }}
 # Replies are written in pieces of this size, so the pipe's buffer never holds a whole copy.
 WRITE_CHUNK = 1024 * 1024
 # Replies up to this size are gathered and written together once per turn of the event loop.
@@ -80,6 +84,10 @@ SHUTDOWN_GRACE = {{ shutdown_grace_seconds }}
 # Replies wait for the pipe when more than this is written but not yet sent. Small on purpose:
 # the pipe transport moves its whole unsent buffer forward after every partial write.
 MAX_UNSENT = 64 * 1024
+
+
+class CorruptStream(Exception):
+    """Input no sender in step with the stream could have written; the module must exit."""
 
 
 class PackageReader(asyncio.Protocol):
@@ -104,6 +112,8 @@ class PackageReader(asyncio.Protocol):
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def data_received(self, data: bytes) -> None:
+        if self.done.done():
+            return  # the stream was found corrupt: nothing more is read
         # Offsets, not slices of what is left: a chunk can hold hundreds of small packages.
         pos, size = 0, len(data)
         while pos < size:
@@ -128,6 +138,14 @@ class PackageReader(asyncio.Protocol):
             return end
         length, self._pid, self._tp, check = HEADER.unpack(self._header)
         self._header = b""
+        if length > MAX_PACKAGE:
+            self.done.set_exception(
+                CorruptStream(
+                    f"package {self._pid} announces {length} bytes, more than ThingsDB ever "
+                    f"sends ({MAX_PACKAGE})"
+                )
+            )
+            return len(data)
         problem = None
         if check != self._tp ^ 0xFF:
             problem = f"package {self._pid} has a wrong check byte"
@@ -684,10 +702,13 @@ async def serve(module: Module, stdin: Any, stdout: Any) -> None:
 
 
 def start_module(module: Module) -> None:
-    """Serve ThingsDB on stdin/stdout until SIGTERM or the end of input (exit status 0)."""
+    """Serve ThingsDB on stdin/stdout until SIGTERM or the end of input (exit status 0).
+
+    Corrupt input ends the module with exit status 1: ThingsDB then restarts it.
+    """
     name = module.name
 
-    async def run() -> None:
+    async def run() -> int:
         main = asyncio.ensure_future(serve(module, sys.stdin, sys.stdout))
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             asyncio.get_running_loop().add_signal_handler(signum, main.cancel)
@@ -695,13 +716,19 @@ def start_module(module: Module) -> None:
             await main
         except asyncio.CancelledError:
             logging.info("stopped by signal")
+        except CorruptStream as exc:
+            logging.critical("corrupt input: %s; exiting, for ThingsDB to restart the module", exc)
+            return 1
+        return 0
 
     if uvloop is not None and stdio_are_pipes():
         logging.info("starting module %s on uvloop", name)
-        uvloop.run(run())
+        status = uvloop.run(run())
     else:
         logging.info("starting module %s on asyncio's event loop", name)
-        asyncio.run(run())
+        status = asyncio.run(run())
+    if status:
+        sys.exit(status)
 
 
 def stdio_are_pipes() -> bool:

@@ -43,6 +43,11 @@ const (
 	// small pieces, so the stream stays in step without ever holding it.
 	MaxBodySize = {{ max_body_mib }} << 20
 
+	// MaxPackageSize is the largest package ThingsDB ever sends
+	// (TI_PKG_MAX_SIZE). A header announcing more is not a package but a
+	// corrupt stream: ReadPkg returns a *CorruptError.
+	MaxPackageSize = {{ thingsdb_max_package }}
+
 	// readBufferSize is the size of the buffer between stdin and the reader.
 	readBufferSize = 64 << 10
 
@@ -53,6 +58,20 @@ const (
 	// maxPooledBuffer is the largest encoding buffer kept for reuse.
 	maxPooledBuffer = 1 << 20
 )
+
+// CorruptError reports a header no sender in step with the stream could
+// have written. Nothing after it can be trusted; the module should exit, so
+// that ThingsDB restarts it, rather than wait for bytes that never come.
+type CorruptError struct {
+	Pid  uint16
+	Size uint32
+}
+
+// Error implements error.
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("corrupt input: package %d announces %d bytes, more than ThingsDB ever sends (%d)",
+		e.Pid, e.Size, MaxPackageSize)
+}
 
 // BadPkgError reports a package that cannot be used: a wrong check byte, a
 // type the reader does not accept, or a body over the limit. It comes right
@@ -121,6 +140,9 @@ func (pr *Reader) ReadPkg() (*timod.Pkg, error) {
 		Size: binary.LittleEndian.Uint32(pr.hdr[0:4]),
 		Pid:  binary.LittleEndian.Uint16(pr.hdr[4:6]),
 		Tp:   timod.Proto(pr.hdr[6]),
+	}
+	if pkg.Size > MaxPackageSize {
+		return nil, &CorruptError{Pid: pkg.Pid, Size: pkg.Size}
 	}
 	var bad *BadPkgError
 	switch {

@@ -44,11 +44,11 @@ func header(size uint32, pid uint16, tp, check uint8) []byte {
 	return h
 }
 
-// TestReadPkgHugeLength sends headers announcing up to 4 GiB: the reader
-// reports each at once, then must neither panic nor allocate the announced
-// size while dropping the body.
+// TestReadPkgHugeLength sends a header announcing more than the module
+// keeps: the reader reports it at once, then must neither panic nor allocate
+// the announced size while dropping the body.
 func TestReadPkgHugeLength(t *testing.T) {
-	for _, size := range []uint32{MaxBodySize + 1, 0xFFFFFFF8, 0xFFFFFFFF} {
+	for _, size := range []uint32{MaxBodySize + 1, MaxPackageSize} {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		input := append(header(size, 1, uint8(timod.ProtoModuleReq), uint8(timod.ProtoModuleReq)^0xFF), 0xc0)
@@ -64,6 +64,19 @@ func TestReadPkgHugeLength(t *testing.T) {
 		runtime.ReadMemStats(&after)
 		if grown := after.TotalAlloc - before.TotalAlloc; grown > 1<<20 {
 			t.Errorf("size %#x: allocated %d bytes", size, grown)
+		}
+	}
+}
+
+// TestReadPkgCorruptLength sends headers announcing more than ThingsDB ever
+// sends, up to 4 GiB: the stream is corrupt, and the reader says so.
+func TestReadPkgCorruptLength(t *testing.T) {
+	for _, size := range []uint32{MaxPackageSize + 1, 0xFFFFFFF8, 0xFFFFFFFF} {
+		input := header(size, 7, uint8(timod.ProtoModuleReq), uint8(timod.ProtoModuleReq)^0xFF)
+		_, err := NewReader(bytes.NewReader(input)).ReadPkg()
+		var corrupt *CorruptError
+		if !errors.As(err, &corrupt) || corrupt.Pid != 7 || corrupt.Size != size {
+			t.Errorf("size %#x: got %v, want a CorruptError for package 7", size, err)
 		}
 	}
 }
