@@ -77,6 +77,11 @@ func handleBenchWait(ctx context.Context, conf Config, args EchoArgs) (any, erro
 """.replace("WAIT_MS", str(int(WAIT_SECONDS * 1000)))
 
 
+def go_wait(module_path: str) -> str:
+    """GO_WAIT for the baked module whose go.mod names ``module_path``."""
+    return GO_WAIT.replace("MODULE_PATH", module_path)
+
+
 @dataclass
 class Load:
     per_second: float
@@ -173,7 +178,7 @@ def prepare(work: Path) -> dict[str, tuple[list[str], Path]]:
     )
     go_dir = bake("go", work)
     module_path = (go_dir / "go.mod").read_text().split()[1]
-    (go_dir / "bench_wait.go").write_text(GO_WAIT.replace("MODULE_PATH", module_path))
+    (go_dir / "bench_wait.go").write_text(go_wait(module_path))
     go_build(go_dir, work / "go_module", ".")
     go_build(ROOT / "benchmarks" / "echo", work / "echo", "main.go")
     return {

@@ -13,7 +13,7 @@ import sys
 import pytest
 from thingsdb_peer import REQ, RES, ModuleProcess
 
-from benchmarks.run import GO_WAIT, PYTHON_WAIT
+from benchmarks.run import PYTHON_WAIT, go_wait
 
 
 @pytest.mark.parametrize("language", ["python", "go"])
@@ -25,7 +25,7 @@ def test_request_running_at_end_of_input_is_answered_before_exit(bake, tmp_path,
         (project.path / "waiting_main.py").write_text(PYTHON_WAIT)
         command = [sys.executable, "waiting_main.py"]
     else:
-        (project.path / "waiting.go").write_text(GO_WAIT)
+        (project.path / "waiting.go").write_text(go_wait(project.context["go_module_path"]))
         project.run("go", "build", "-o", str(tmp_path / "module"), ".")
         command = [str(tmp_path / "module")]
     with ModuleProcess(command, cwd=project.path) as module:
