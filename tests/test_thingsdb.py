@@ -404,12 +404,25 @@ def test_version_bump_is_installed_by_refresh_module(language, bake, start_node,
     assert code == ERROR_CODES["lookup_err"]  # not in 0.1.0's module.json
 
     client.query("refresh_module('demo');", scope="@thingsdb")
-    deadline = time.monotonic() + INSTALL_TIMEOUT
-    while (info := wait_status(client, "demo", "running", node))["version"] != "0.2.0":
-        assert time.monotonic() < deadline, node.log()[-4000:]
-        time.sleep(0.2)
+    info = wait_version(client, node, "0.2.0")
     assert client.query("demo.add(1, 2).then(|reply| reply);") == {"a": 1, "b": 2}
     assert set(info["exposes"]) == {"echo", "add"}
+
+    # An installed module moves to another tag with deploy_module (new_module refuses a name
+    # in use): back to v0.1.0, without add.
+    client.query(f"deploy_module('demo', 'github.com/{OWNER}/{repo}@v0.1.0');", scope="@thingsdb")
+    info = wait_version(client, node, "0.1.0")
+    assert set(info["exposes"]) == {"echo"}
+    assert client.query("demo.echo('old').then(|reply| reply);") == "old"
+
+
+def wait_version(client: Client, node: Node, version: str) -> dict:
+    """module_info once the module runs at this version (a reinstall ends in `running`)."""
+    deadline = time.monotonic() + INSTALL_TIMEOUT
+    while (info := wait_status(client, "demo", "running", node))["version"] != version:
+        assert time.monotonic() < deadline, log_excerpt(node)
+        time.sleep(0.2)
+    return info
 
 
 # --- a private repository at a commit ---
