@@ -140,3 +140,11 @@ def baked(cookies_session):
         return cache[key]
 
     return get
+
+
+def pytest_collection_finish(session):
+    """Start building ThingsDB's server while the other tests run, when a test will need it."""
+    if any(item.get_closest_marker("thingsdb") for item in session.items):
+        import thingsdb_server
+
+        thingsdb_server.start_background_build()

@@ -69,6 +69,36 @@ ERROR_CODES = {name: code for code, name in ERROR_NAMES.items()}
 
 # Keys of a module's defaults that ThingsDB keeps for itself instead of sending them.
 RESERVED_DEFAULTS = ("load", "deep")
+# How many levels of things deep ThingsDB packs a configuration (ti_module_conf_pkg).
+CONF_DEEP = 3
+
+
+def cut_to_depth(value: Any, levels: int) -> Any:
+    """``value`` as ThingsDB packs it ``levels`` things deep: deeper things arrive empty.
+
+    Lists do not count as a level. (A stored thing also carries its id as ``"#"``, which a
+    value given here cannot have.)
+    """
+    if isinstance(value, dict):
+        if levels <= 0:
+            return {}
+        return {key: cut_to_depth(item, levels - 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [cut_to_depth(item, levels) for item in value]
+    return value
+
+
+def _option_deep(options: dict[str, Any], deep: int) -> int:
+    """The `deep` a call's thing of options sets, else ``deep``."""
+    given = _deep(options.get("deep"))
+    return deep if given is None else given
+
+
+def _deep(value: Any) -> int | None:
+    """A valid `deep` option (0 to 127), or None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 127:
+        return value
+    return None
 
 
 def error_name(code: int) -> str:
@@ -155,7 +185,9 @@ def build_request(
     the one argument must be a thing, sent as it is. An argmap name ``load`` or ``deep`` sets
     ThingsDB's option of that name and is not sent. The defaults (the function's own, then
     the root's) then fill the keys still missing. Arguments beyond the argmap are not sent:
-    ThingsDB passes them to the future's closure (see extra_arguments).
+    ThingsDB passes them to the future's closure (see extra_arguments). Things nested deeper
+    than the call's ``deep`` option (the function's default, the root's, or a ``deep`` in the
+    ``*`` thing) plus one arrive empty, as ThingsDB packs them.
     """
     exposed = manifest.get("exposes", {})
     if function not in exposed:
@@ -169,6 +201,9 @@ def build_request(
         for key, value in layer.items()
         if key not in RESERVED_DEFAULTS
     }
+    layers = (spec.get("defaults", {}), manifest.get("defaults", {}))
+    # The function's own `deep`, else the root's, else ThingsDB's default of 1.
+    deep = next((d for d in (_deep(layer.get("deep")) for layer in layers) if d is not None), 1)
     argmap = spec.get("argmap")
     request: dict[str, Any] = {}
     if argmap is None:
@@ -176,6 +211,7 @@ def build_request(
             if not isinstance(args[0], dict):
                 raise TypeError(f"the first argument of `{function}` must be a thing")
             request.update(args[0])
+            deep = _option_deep(args[0], deep)
     else:
         for index, name in enumerate(argmap):
             given = index < len(args)
@@ -184,11 +220,16 @@ def build_request(
                     if not isinstance(args[index], dict):
                         raise TypeError(f"the `*` argument of `{function}` must be a thing or nil")
                     request.update(args[index])
-            elif name not in RESERVED_DEFAULTS:
+                    deep = _option_deep(args[index], deep)
+            elif name == "deep":
+                if given and _deep(args[index]) is not None:
+                    deep = _deep(args[index])
+            elif name != "load":
                 request[name] = args[index] if given else defaults.get(name)
     for key, value in defaults.items():
         request.setdefault(key, value)
-    return request
+    # ThingsDB packs the request `deep` + 1 things deep, the request itself the first.
+    return cut_to_depth(request, deep + 1)
 
 
 def extra_arguments(manifest: dict[str, Any], function: str, args: list[Any]) -> list[Any]:
@@ -288,8 +329,11 @@ class ModuleProcess:
     # --- conversations ---
 
     def configure(self, value: Any, timeout: float = 10.0) -> Package:
-        """Send a configuration (CONF, pid 0) and return the CONF_OK or CONF_ERR reply."""
-        self.send(0, CONF, value)
+        """Send a configuration (CONF, pid 0) and return the CONF_OK or CONF_ERR reply.
+
+        As ThingsDB sends it: things nested deeper than three levels arrive empty.
+        """
+        self.send(0, CONF, cut_to_depth(value, CONF_DEEP))
         return self.read_package(timeout)
 
     def request(self, value: Any, timeout: float = 10.0) -> Package:
