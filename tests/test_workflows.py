@@ -176,7 +176,7 @@ class TestGeneratedWorkflows:
         project = baked(**answers)
         ci = load_yaml(project.file(".github/workflows/ci.yml"))
         assert set(ci["on"]) == {"push", "pull_request"}
-        expected = {"lint", "test", "manifest", "tag", "version", "release"}
+        expected = {"lint", "test", "manifest", "tag", "version", "release", "integration"}
         if answers["language"] == "go":
             expected.add("build")
         if answers["template_updates"] == "yes":
@@ -191,6 +191,19 @@ class TestGeneratedWorkflows:
         assert "tools/release.py check-bump" in runs["version"]
         assert "gh release create" in runs["release"]
         assert "tag" in ci["jobs"]["release"]["needs"]
+        # The module in ThingsDB's pinned image, from the commit under test, before a release.
+        integration = ci["jobs"]["integration"]
+        assert "integration" in ci["jobs"]["release"]["needs"]
+        assert integration["permissions"] == {"contents": "read"}
+        assert "docker run" in runs["integration"]
+        assert "ghcr.io/thingsdb/node:full-v1.9.2 --init" in runs["integration"]
+        assert "github.com/$GITHUB_REPOSITORY:$TOKEN@$GITHUB_SHA" in runs["integration"]
+        assert "python -m pytest integration" in runs["integration"]
+        (tested,) = [s for s in integration["steps"] if "pytest" in s.get("run", "")]
+        assert tested["env"]["TOKEN"] == "${{ github.token }}"
+        assert ("PIP_BREAK_SYSTEM_PACKAGES=1" in runs["integration"]) == (
+            answers["language"] == "python"
+        )
         version_checkout = ci["jobs"]["version"]["steps"][0]
         assert version_checkout["with"]["fetch-depth"] == 0  # the tags, to compare with
         assert "default_branch" in ci["jobs"]["version"]["if"]
@@ -199,6 +212,14 @@ class TestGeneratedWorkflows:
             assert "go test" in runs["test"]
             assert "go run ./tools/build" in runs["build"]
             assert "build" in ci["jobs"]["release"]["needs"]
+            # bin/ is tested where it is the commit's build: after the tag check at v* tags,
+            # elsewhere when it rebuilds to the same bytes (else the steps are skipped).
+            assert integration["needs"] == ["tag"]
+            assert "needs.tag.result != 'failure'" in integration["if"]
+            assert "go run ./tools/build -check" in runs["integration"]
+            assert all(
+                "steps.bin.outputs.current == 'true'" in s["if"] for s in integration["steps"][3:]
+            )
         else:
             assert "ruff check" in runs["lint"] and "ruff format --check" in runs["lint"]
             assert "python -m pytest" in runs["test"]
