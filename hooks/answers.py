@@ -576,12 +576,53 @@ def _not_blank(answer: str, value: str) -> list[str]:
     return [] if value.strip() else [f"{answer}={value!r}: must not be empty"]
 
 
+def _not_reserved(answer: str, value: str) -> list[str]:
+    if value in THINGSDB_RESERVED:
+        return [f"{answer}={value!r}: {value} is a value in ThingsDB, not a name"]
+    return []
+
+
+# Windows' reserved file names, which Go refuses as module path elements (golang.org/x/mod).
+_WINDOWS_RESERVED = re.compile(r"(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?", re.IGNORECASE)
+
+
+def _go_module_path(answer: str, value: str) -> list[str]:
+    """Go's rules for a module path, so that `go build` accepts what the answer gives."""
+    if not GO_MODULE_PATH.fullmatch(value):
+        return [
+            f"{answer}={value!r}: a Go module path looks like github.com/owner/repo "
+            "(lowercase host, no spaces)"
+        ]
+    for element in value.split("/"):
+        if element.startswith(".") or element.endswith("."):
+            return [f"{answer}={value!r}: Go refuses the element {element!r} (a dot at an end)"]
+        if _WINDOWS_RESERVED.fullmatch(element) or re.search(r"~[0-9]+\Z", element):
+            return [
+                f"{answer}={value!r}: Go refuses the element {element!r} (a reserved file name)"
+            ]
+    return []
+
+
+def _binary_names(answers: MutableMapping[str, Any]) -> list[str]:
+    """Go: every binary's file name must fit the 255 bytes file systems allow."""
+    module, chosen = str(answers.get("module_name", "")), split_list(answers.get("platforms", ""))
+    longest = max((binary_path(module, p) for p in chosen), key=len, default="")
+    name = longest.rpartition("/")[2]
+    if len(name.encode("utf-8")) > 255:
+        return [
+            f"module_name={module[:20]!r}...: with {len(module)} characters its binary "
+            f"{name[:20]}... is longer than the 255 bytes a file name can have; "
+            f"use at most {255 - (len(name) - len(module))} characters"
+        ]
+    return []
+
+
 def _repo_name(answer: str, value: str) -> list[str]:
-    if GITHUB_REPO.fullmatch(value) and value not in (".", "..") and not value.endswith(".git"):
+    if GITHUB_REPO.fullmatch(value) and not value.endswith((".", ".git")):
         return []
     return [
         f"{answer}={value!r}: a GitHub repository name has 1 to 100 letters, digits, - _ . "
-        "(not '.', '..' or ending in .git)"
+        "(not ending in . or .git)"
     ]
 
 
@@ -593,7 +634,7 @@ def _yes_no(answer: str, value: str) -> list[str]:
 
 # Each answer and its rule. Adding an answer is adding a line here (and one in cookiecutter.json).
 RULES: dict[str, Callable[[str, str], list[str]]] = {
-    "module_name": _check_name,
+    "module_name": lambda answer, value: _check_name(answer, value) or _not_reserved(answer, value),
     "language": _one_of(LANGUAGES),
     "description": lambda answer, value: [],  # any text; it is encoded wherever it goes
     "author_name": _not_blank,
@@ -613,10 +654,7 @@ RULES: dict[str, Callable[[str, str], list[str]]] = {
     "template_updates": _yes_no,
 }
 GO_RULES: dict[str, Callable[[str, str], list[str]]] = {
-    "go_module_path": _rule(
-        GO_MODULE_PATH,
-        "a Go module path looks like github.com/owner/repo (lowercase host, no spaces)",
-    ),
+    "go_module_path": _go_module_path,
     "platforms": lambda answer, value: _check_platforms(value),
 }
 
@@ -661,6 +699,8 @@ def validate_answers(answers: MutableMapping[str, Any]) -> list[str]:
         for answer, rule in GO_RULES.items():
             if answer not in unreadable:
                 problems += rule(answer, str(answers.get(answer, "")))
+        if not problems:
+            problems += _binary_names(answers)
     return problems
 
 

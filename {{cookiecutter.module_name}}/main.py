@@ -1,7 +1,7 @@
 {%- import "python_names.jinja" as py with context -%}
 {%- import "python_code.jinja" as code -%}
 {%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list -%}
-"""The ThingsDB module {{ cookiecutter.module_name }}: its functions{% if cookiecutter.needs_config %} and configuration{% endif %}. This file is yours.
+"""The module's functions{% if cookiecutter.needs_config %} and configuration{% endif %}, as ThingsDB calls them. This file is yours.
 
 Each ``@module.function`` below answers the function of its name in module.json's "exposes".
 Before it runs, timod_loop.py checks the request against its annotations (str, bytes, int,
@@ -23,8 +23,14 @@ from timod import TypeError as TiTypeError
 from timod import ValueError as TiValueError
 {% endif %}
 from timod_loop import Module
-
-module = Module({{ cookiecutter.module_name | py_string }})
+{% set name_literal = cookiecutter.module_name | py_string %}
+{%- if name_literal | length > 82 %}
+# fmt: off
+module = Module({{ name_literal }})  # noqa: E501 (the module's name in ThingsDB)
+# fmt: on
+{%- else %}
+module = Module({{ name_literal }})
+{%- endif %}
 {%- if cookiecutter.needs_config %}
 
 

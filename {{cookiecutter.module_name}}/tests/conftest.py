@@ -27,7 +27,7 @@ def command(tmp_path_factory) -> list[str]:
     go = shutil.which("go")
     if go is None:
         pytest.fail("the protocol tests build the module with the go command, which is not on PATH")
-    binary = tmp_path_factory.mktemp("module") / {{ cookiecutter.module_name | py_string }}
+    binary = tmp_path_factory.mktemp("module") / "module"
     build = subprocess.run(
         [go, "build", "-o", str(binary), "."], cwd=PROJECT_DIR, capture_output=True, text=True
     )

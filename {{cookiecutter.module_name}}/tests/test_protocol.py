@@ -34,6 +34,10 @@ FUNCTION_KEY = {{ function_key | py_string }}
 MiB = 1024 * 1024
 
 
+# The module's name, which starts every line of its log.
+# fmt: off
+MODULE_NAME = {{ cookiecutter.module_name | py_string }}{% if cookiecutter.module_name | length > 80 %}  # noqa: E501{% endif %}
+# fmt: on
 # A function no module has: its requests are answered by the dispatch itself (lookup_err).
 NO_SUCH_FUNCTION = "no_such_function"
 
@@ -206,7 +210,7 @@ def test_end_of_input_exits_cleanly_after_answering_what_came_before(module):
     with pytest.raises(EOFError):  # and nothing else on stdout: it belongs to the protocol
         module.read_package()
     assert module.wait() == 0
-    assert {{ cookiecutter.module_name | py_string }} in module.stderr_text()  # logs go to stderr
+    assert f"[{MODULE_NAME}]" in module.stderr_text()  # its log goes to stderr
 
 
 def test_truncated_header_then_end_of_input_exits_cleanly(module):
