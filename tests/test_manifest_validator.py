@@ -152,6 +152,11 @@ def test_lint_flags_a_non_empty_requirements_list():
     assert not _has(_lint(version="1.0.0", main="demo.py", requirements=[]), "first install")
 
 
+def test_lint_flags_a_nul_in_doc():
+    assert _has(_lint(version="1", main="demo.py", doc="a\u0000b"), "`doc` holds a NUL")
+    assert _lint(version="1", main="demo.py", doc="a\r\nb") == []
+
+
 def test_lint_flags_a_version_given_as_a_number():
     assert _has(_lint(version=1.0, main="demo.py"), "`version` is the number")
     assert _has(_lint(version=11, main="demo.py"), "`version` is the number")

@@ -882,6 +882,11 @@ def lint_manifest(text: str, repo_dir: str | None = None) -> list[str]:
             )
             break
 
+    for doc in tree.get("doc"):
+        if isinstance(doc, str) and "\0" in doc:
+            problems.append("`doc` holds a NUL character: ThingsDB cuts the text there, remove it")
+            break
+
     versions = tree.get("version")
     if versions and isinstance(versions[0], (int, float)) and not isinstance(versions[0], bool):
         problems.append(
