@@ -2,6 +2,8 @@ module {{ cookiecutter.go_module_path }}
 
 go 1.22
 
+toolchain go1.26.8
+
 require (
 	github.com/thingsdb/go-timod v0.0.3
 	github.com/vmihailenco/msgpack/v4 v4.3.13
