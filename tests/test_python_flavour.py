@@ -198,7 +198,8 @@ def test_development_requirements_pin_exactly_one_point_inside_the_ranges(baked)
     # One pin per package for the Python running this (pytest's pin depends on the version).
     here = {pin.name: pin for pin in pins if pin.marker is None or pin.marker.evaluate()}
     assert len(here) == len([p for p in pins if p.marker is None or p.marker.evaluate()])
-    assert set(here) == set(runtime) | {"pytest", "ruff"}
+    # python-thingsdb: the client of the integration tests (integration/, Python 3.10+).
+    assert set(here) == set(runtime) | {"pytest", "ruff", "python-thingsdb"}
     for pin in pins:
         (spec,) = pin.specifier
         assert spec.operator == "==", pin
@@ -206,7 +207,7 @@ def test_development_requirements_pin_exactly_one_point_inside_the_ranges(baked)
             assert spec.version in runtime[pin.name].specifier, (pin, runtime[pin.name])
             assert pin.marker == runtime[pin.name].marker, pin
     # What the tests run with here is what the development file pins.
-    for name in ("msgpack", "py-timod", "pytest", "ruff"):
+    for name in ("msgpack", "py-timod", "pytest", "ruff", "python-thingsdb"):
         (spec,) = here[name].specifier
         assert importlib.metadata.version(name) == spec.version, name
 
