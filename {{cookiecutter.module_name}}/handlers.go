@@ -1,41 +1,7 @@
 {%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list -%}
-{%- macro keyed(pairs, indent) -%}
-{#- One `key: value,` line per pair, aligned as gofmt aligns them: go/printer's exprList starts
-    a new section at a key over 40 characters that is 2.5 times longer or shorter than the
-    geometric mean of the keys before it. -#}
-{%- set ns = namespace(sections=[[]], prev=0, prod=1, count=0) -%}
-{%- for key, value in pairs -%}
-{%- set size = key | length -%}
-{%- if ns.count > 0 and not (ns.prev <= 40 and size <= 40) -%}
-{%- if (size * 5) ** ns.count <= ns.prod * 2 ** ns.count or (size * 2) ** ns.count >= ns.prod * 5 ** ns.count -%}
-{%- set _ = ns.sections.append([]) -%}
-{%- endif -%}
-{%- endif -%}
-{%- set _ = ns.sections[-1].append([key, value]) -%}
-{%- set ns.prev = size -%}
-{%- set ns.prod = ns.prod * size -%}
-{%- set ns.count = ns.count + 1 -%}
-{%- endfor -%}
-{%- for section in ns.sections -%}
-{%- set width = section | map("first") | map("length") | max -%}
-{%- for key, value in section %}
-{{ indent }}{{ key }}:{{ " " * (width - key | length + 1) }}{{ value }},
-{%- endfor -%}
-{%- endfor -%}
-{%- endmacro -%}
-{%- macro go_value(v) -%}
-{%- if v is none %}nil
-{%- elif v is sameas true %}true
-{%- elif v is sameas false %}false
-{%- elif v is string %}{{ v | go_string }}
-{%- elif v is integer %}int64({{ v }})
-{%- elif v is float %}float64({{ v }})
-{%- elif v is mapping %}map[string]any{ {%- for k, x in v.items() %}{{ k | go_string }}: {{ go_value(x) }}{% if not loop.last %}, {% endif %}{% endfor -%} }
-{%- else %}[]any{ {%- for x in v %}{{ go_value(x) }}{% if not loop.last %}, {% endif %}{% endfor -%} }
-{%- endif -%}
-{%- endmacro -%}
+{%- import "go_code.jinja" as go -%}
 {%- macro go_typed(a, v) -%}
-{%- if v is none or a.type in ("list", "thing", "any") %}{{ go_value(v) }}
+{%- if v is none or a.type in ("list", "thing", "any") %}{{ go.go_value(v) }}
 {%- elif a.type == "str" %}{{ v | go_string }}
 {%- elif a.type == "bool" %}{{ "true" if v else "false" }}
 {%- else %}{{ v }}
@@ -114,7 +80,7 @@ func ({{ fn.go_name }}Args) Defaults() {{ fn.go_name }}Args {
 	return {{ fn.go_name }}Args{
 {%- set pairs = [] %}
 {%- for a in optional %}{% set _ = pairs.append([a.go_field, go_typed(a, a.default)]) %}{% endfor %}
-{{- keyed(pairs, "\t\t") }}
+{{- go.keyed(pairs, "\t\t") }}
 	}
 }
 {%- endif %}
@@ -139,7 +105,7 @@ func handle{{ fn.go_name }}(ctx context.Context, conf Config, args {{ fn.go_name
 {%- if fn.options %}{% set _ = pairs.append(['"options"', "args.Options"]) %}{% endif %}
 {%- if pairs %}
 	return map[string]any{
-{{- keyed(pairs, "\t\t") }}
+{{- go.keyed(pairs, "\t\t") }}
 	}, nil
 {%- else %}
 	return map[string]any{}, nil

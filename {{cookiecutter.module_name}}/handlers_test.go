@@ -1,45 +1,11 @@
 {%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list -%}
 {%- set nullable = [] -%}
 {%- for fn in handled %}{% for a in fn.arguments %}{% if a.optional and a.default is none and a.type in ("str", "int", "float", "bool") %}{% set _ = nullable.append(a) %}{% endif %}{% endfor %}{% endfor -%}
-{%- macro keyed(pairs, indent) -%}
-{#- One `key: value,` line per pair, aligned as gofmt aligns them: go/printer's exprList starts
-    a new section at a key over 40 characters that is 2.5 times longer or shorter than the
-    geometric mean of the keys before it. -#}
-{%- set ns = namespace(sections=[[]], prev=0, prod=1, count=0) -%}
-{%- for key, value in pairs -%}
-{%- set size = key | length -%}
-{%- if ns.count > 0 and not (ns.prev <= 40 and size <= 40) -%}
-{%- if (size * 5) ** ns.count <= ns.prod * 2 ** ns.count or (size * 2) ** ns.count >= ns.prod * 5 ** ns.count -%}
-{%- set _ = ns.sections.append([]) -%}
-{%- endif -%}
-{%- endif -%}
-{%- set _ = ns.sections[-1].append([key, value]) -%}
-{%- set ns.prev = size -%}
-{%- set ns.prod = ns.prod * size -%}
-{%- set ns.count = ns.count + 1 -%}
-{%- endfor -%}
-{%- for section in ns.sections -%}
-{%- set width = section | map("first") | map("length") | max -%}
-{%- for key, value in section %}
-{{ indent }}{{ key }}:{{ " " * (width - key | length + 1) }}{{ value }},
-{%- endfor -%}
-{%- endfor -%}
-{%- endmacro -%}
-{%- macro go_value(v) -%}
-{%- if v is none %}nil
-{%- elif v is sameas true %}true
-{%- elif v is sameas false %}false
-{%- elif v is string %}{{ v | go_string }}
-{%- elif v is integer %}int64({{ v }})
-{%- elif v is float %}float64({{ v }})
-{%- elif v is mapping %}map[string]any{ {%- for k, x in v.items() %}{{ k | go_string }}: {{ go_value(x) }}{% if not loop.last %}, {% endif %}{% endfor -%} }
-{%- else %}[]any{ {%- for x in v %}{{ go_value(x) }}{% if not loop.last %}, {% endif %}{% endfor -%} }
-{%- endif -%}
-{%- endmacro -%}
+{%- import "go_code.jinja" as go -%}
 {%- macro sample(a) -%}
 {%- if a.type == "bytes" %}[]byte({{ a.sample.decode("latin-1") | go_string }})
-{%- elif a.optional and a.default is none and a.type in ("str", "int", "float", "bool") %}ptr({{ go_value(a.sample) }})
-{%- else %}{{ go_value(a.sample) }}
+{%- elif a.optional and a.default is none and a.type in ("str", "int", "float", "bool") %}ptr({{ go.go_value(a.sample) }})
+{%- else %}{{ go.go_value(a.sample) }}
 {%- endif -%}
 {%- endmacro -%}
 package main
@@ -125,10 +91,10 @@ func TestHandle{{ fn.go_name }}(t *testing.T) {
 func TestHandle{{ fn.go_name }}(t *testing.T) {
 {%- if fields %}
 	args := {{ fn.go_name }}Args{
-{{- keyed(fields, "\t\t") }}
+{{- go.keyed(fields, "\t\t") }}
 	}
 	want := map[string]any{
-{{- keyed(answer, "\t\t") }}
+{{- go.keyed(answer, "\t\t") }}
 	}
 {%- else %}
 	args := {{ fn.go_name }}Args{}
