@@ -910,6 +910,24 @@ def template_sources() -> frozenset[str]:
     return frozenset(sources)
 
 
+def _yes_no_as_bool(getattr_: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
+    """Jinja's attribute lookup, reading the yes/no answers as booleans wherever they come from.
+
+    Answers given at the prompts or on the command line are normalised by check_answers; a
+    replay file (`cookiecutter --replay`) is used as it is, and may hold "no", which is true as
+    a string: `cookiecutter.needs_config` must still mean what it says.
+    """
+
+    def lookup(obj: Any, attribute: str) -> Any:
+        value = getattr_(obj, attribute)
+        if attribute in YES_NO_ANSWERS and isinstance(value, str):
+            parsed = parse_bool(value)
+            return value if parsed is None else parsed
+        return value
+
+    return lookup
+
+
 class AnswersExtension(Extension):
     """Jinja extension: the answer check, the filters the templates use, and literal answers.
 
@@ -946,6 +964,7 @@ class AnswersExtension(Extension):
         self._literals: list[str] = []
         environment.globals["_answer_literal"] = self._literals.__getitem__
         Questions(cookiecutter.prompt).install()
+        environment.getattr = _yes_no_as_bool(environment.getattr)
         hooks_logger = logging.getLogger("cookiecutter.hooks")
         if not any(isinstance(f, WithoutHookTraceback) for f in hooks_logger.filters):
             hooks_logger.addFilter(WithoutHookTraceback())

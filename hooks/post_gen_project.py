@@ -6,6 +6,10 @@ import stat
 import sys
 from pathlib import Path
 
+sys.path.insert(0, {{ answers_module_dir | py_string }})
+
+from answers import parse_bool  # noqa: E402
+
 ANSWERS = json.loads({{ cookiecutter | tojson | py_string }})
 
 # Files only one flavour uses; the other flavour's are removed.
@@ -52,7 +56,8 @@ def next_steps(answers: dict) -> str:
         f"git remote add origin git@github.com:{owner}/{repo}.git",
         f"git tag {tag} && git push -u origin main {tag}",
     ]
-    conf = ", {prefix: '> '}" if answers["needs_config"] else ""
+    # A replay file may hold the yes/no answers as typed ("no"), not as booleans.
+    conf = ", {prefix: '> '}" if parse_bool(answers["needs_config"]) else ""
     return "\n".join(
         [
             f"Created the ThingsDB module '{module}' in {Path.cwd()}",

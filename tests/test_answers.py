@@ -312,3 +312,25 @@ def test_answer_that_is_not_utf8_is_refused_in_one_line(tmp_path):
     assert "description=" in output and "not valid UTF-8 text" in output
     assert "Traceback" not in output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "word, configured", [("no", False), ("n", False), ("off", False), ("yes", True)]
+)
+def test_replayed_yes_no_answers_mean_what_they_say(tmp_path, word, configured):
+    replay = tmp_path / "replay.json"
+    context = VALID | {"needs_config": word, "template_updates": word, "__answers_checked": "yes"}
+    replay.write_text(json.dumps({"cookiecutter": context}))
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--replay-file", str(replay), "-o", str(out)]
+        + [str(TEMPLATE_DIR)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    project = out / VALID["module_name"]
+    assert ("class Config" in (project / "main.py").read_text()) is configured
+    assert ("cruft check" in (project / ".github/workflows/ci.yml").read_text()) is configured
+    assert ("{prefix: '> '}" in result.stdout) is configured
