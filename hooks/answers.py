@@ -864,7 +864,7 @@ def string_literal(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
 
 
 def md_text(value: Any) -> str:

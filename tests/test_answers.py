@@ -146,6 +146,8 @@ def test_string_literal_round_trips_through_python(text):
 
 def test_md_text_escapes_markdown():
     assert answers.md_text("a *b* [c](d) <e>\nf") == r"a \*b\* \[c\]\(d\) \<e\> f"
+    # An HTML entity is shown as typed, not as the character it names.
+    assert answers.md_text("Tom &amp; Jerry") == r"Tom \&amp; Jerry"
 
 
 # --- what a user sees: the real command line ---
