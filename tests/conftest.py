@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -111,6 +112,19 @@ class BakedProject:
         )
         assert " passed" in result.stdout and "failed" not in result.stdout, result.stdout
         return result
+
+    def failed_tests(self, *args: str) -> list[str]:
+        """Run the project's own pytest, which must fail; the ids of the tests that failed."""
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf", *args],
+            cwd=self.path,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        failed = re.findall(r"^FAILED (\S+)", result.stdout, re.MULTILINE)
+        assert result.returncode == 1 and failed, result.stdout
+        return failed
 
 
 def _bake(cookies, answers: dict[str, Any]) -> BakedProject:

@@ -27,16 +27,10 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-# git on its own: no user or system configuration, a fixed identity.
-GIT_ENV = {
-    **os.environ,
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "Template Test",
-    "GIT_AUTHOR_EMAIL": "template@example.com",
-    "GIT_COMMITTER_NAME": "Template Test",
-    "GIT_COMMITTER_EMAIL": "template@example.com",
-}
+from conftest import GIT_ENV as TEST_GIT_ENV
+
+# git on its own: no user or system configuration, a fixed identity (the suite's own).
+GIT_ENV = {**os.environ, **TEST_GIT_ENV}
 
 RAW = "application/vnd.github.v3.raw"
 

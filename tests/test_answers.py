@@ -243,6 +243,19 @@ def run_cookiecutter(tmp_path, answers_given: dict[str, str]) -> subprocess.Comp
     )
 
 
+def run_replay(tmp_path, context: dict, out) -> subprocess.CompletedProcess:
+    """`cookiecutter --replay-file` with a replay file holding ``context``."""
+    replay = tmp_path / "replay.json"
+    replay.write_text(json.dumps({"cookiecutter": context}))
+    return subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--replay-file", str(replay), "-o", str(out)]
+        + [str(TEMPLATE_DIR)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 BAD_ANSWER_IDS = [f"{answer}-{i}" for i, (_, answer, _) in enumerate(BAD_ANSWERS)]
 
 
@@ -269,17 +282,9 @@ def test_several_bad_answers_give_one_line_each(tmp_path):
 
 def test_replay_with_bad_answers_is_refused_before_any_file_is_written(tmp_path):
     # --replay skips the questions (and so the check after them); the pre_gen hook checks again.
-    replay = tmp_path / "replay.json"
     context = VALID | {"version": "v1", "needs_config": False, "__answers_checked": "yes"}
-    replay.write_text(json.dumps({"cookiecutter": context}))
     out = tmp_path / "out"
-    result = subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--replay-file", str(replay), "-o", str(out)]
-        + [str(TEMPLATE_DIR)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_replay(tmp_path, context, out)
     assert result.returncode == 1
     assert "version='v1'" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
@@ -320,17 +325,9 @@ def test_answer_that_is_not_utf8_is_refused_in_one_line(tmp_path):
     "word, configured", [("no", False), ("n", False), ("off", False), ("yes", True)]
 )
 def test_replayed_yes_no_answers_mean_what_they_say(tmp_path, word, configured):
-    replay = tmp_path / "replay.json"
     context = VALID | {"needs_config": word, "template_updates": word, "__answers_checked": "yes"}
-    replay.write_text(json.dumps({"cookiecutter": context}))
     out = tmp_path / "out"
-    result = subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--replay-file", str(replay), "-o", str(out)]
-        + [str(TEMPLATE_DIR)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_replay(tmp_path, context, out)
     assert result.returncode == 0, result.stderr
     project = out / VALID["module_name"]
     assert ("class Config" in (project / "main.py").read_text()) is configured

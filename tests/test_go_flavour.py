@@ -323,16 +323,8 @@ def test_machinery_checks_pass_when_every_handler_is_replaced(bake, needs_config
     assert all(name.startswith("TestHandle") for name in failed), authors.stdout
 
     project.pytest("tests/test_protocol.py")
-    functions = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf", "tests/"],
-        cwd=project.path,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    failed = re.findall(r"^FAILED (\S+)", functions.stdout, re.MULTILINE)
-    assert functions.returncode == 1 and failed, functions.stdout
-    assert all(name.startswith("tests/test_functions.py::") for name in failed), functions.stdout
+    failed = project.failed_tests("tests/")
+    assert all(name.startswith("tests/test_functions.py::") for name in failed), failed
 
 
 def test_go_mod_needs_nothing_after_baking(baked):
