@@ -85,6 +85,16 @@ MAX_ERROR_MESSAGE = 16383
 MAX_NESTING = 1024
 # How long requests still running when stdin ends may take before the module exits anyway.
 SHUTDOWN_GRACE_SECONDS = 5
+# The errors of the argument checks, the same words in both flavours (ThingsDB's own wording).
+# Fields: {function}, {argument}, {expected} (the declared type), {got} (the type received).
+ARGUMENT_ERRORS = {
+    "type": "function `{function}` expects argument `{argument}` to be of type `{expected}` "
+    "but got type `{got}` instead",
+    "missing": "function `{function}` requires argument `{argument}` of type `{expected}` "
+    "but got type `nil` instead",
+    "overflow": "function `{function}` expects argument `{argument}` to fit in a 64-bit `int`",
+}
+_FORMAT_FIELDS = ("function", "argument", "expected", "got")
 # The largest request body a module keeps in memory; a larger one gets bad_data.
 MAX_BODY_MIB = 256
 # The largest package ThingsDB ever sends (TI_PKG_MAX_SIZE): a header announcing more means
@@ -872,6 +882,28 @@ def md_text(value: Any) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
 
 
+def py_assignment(name: str, text: str) -> str:
+    """``name = "text"`` as ruff format writes it: broken into lines within 100 columns."""
+    literal = string_literal(text)
+    if len(name) + 3 + len(literal) <= 100:
+        return f"{name} = {literal}"
+    lines, line = [], ""
+    for word in re.split(r"(?<= )", text):  # each word keeps the space after it
+        if line and len(string_literal(line + word)) > 95:
+            lines.append(line)
+            line = ""
+        line += word
+    lines.append(line)
+    return f"{name} = (\n" + "".join(f"    {string_literal(part)}\n" for part in lines) + ")"
+
+
+def go_format(template: str) -> str:
+    """A Go format string for one of ARGUMENT_ERRORS: ``{argument}`` becomes ``%[2]s``."""
+    return string_literal(
+        re.sub(r"\{(\w+)\}", lambda m: f"%[{_FORMAT_FIELDS.index(m[1]) + 1}]s", template)
+    )
+
+
 def md_code(value: Any) -> str:
     """A Markdown code span showing ``value`` literally, on one line, backticks included."""
     text = " ".join(str(value).split())
@@ -953,6 +985,8 @@ class AnswersExtension(Extension):
             cli_value=cli_value,
             md_text=md_text,
             md_code=md_code,
+            go_format=go_format,
+            py_assignment=py_assignment,
         )
         environment.globals["answers_module_dir"] = str(Path(__file__).resolve().parent)
         environment.globals["function_key"] = FUNCTION_KEY  # module.json and both flavours
@@ -960,6 +994,7 @@ class AnswersExtension(Extension):
         environment.globals["max_nesting"] = MAX_NESTING
         environment.globals["shutdown_grace_seconds"] = SHUTDOWN_GRACE_SECONDS
         environment.globals["max_body_mib"] = MAX_BODY_MIB
+        environment.globals["argument_errors"] = ARGUMENT_ERRORS
         environment.globals["thingsdb_max_package"] = THINGSDB_MAX_PACKAGE
         self._literals: list[str] = []
         environment.globals["_answer_literal"] = self._literals.__getitem__

@@ -333,3 +333,9 @@ def test_replayed_yes_no_answers_mean_what_they_say(tmp_path, word, configured):
     assert ("class Config" in (project / "main.py").read_text()) is configured
     assert ("cruft check" in (project / ".github/workflows/ci.yml").read_text()) is configured
     assert ("{prefix: '> '}" in result.stdout) is configured
+
+
+def test_argument_errors_render_as_go_format_strings_with_fixed_argument_order():
+    assert answers.go_format("`{argument}` of `{function}`, {got} not {expected}") == (
+        '"`%[2]s` of `%[1]s`, %[4]s not %[3]s"'
+    )

@@ -66,6 +66,10 @@ REQ, RES, ERR = 80, 81, 82
 # The largest body kept in memory. A larger one is answered with bad_data and its bytes are
 # dropped as they arrive, so the stream stays in step with the sender without holding them.
 MAX_BODY = {{ max_body_mib }} * 1024 * 1024
+# The argument checks' errors, worded as ThingsDB words its own (the Go flavour's are the same).
+{{ "TYPE_ERROR" | py_assignment(argument_errors.type) }}
+{{ "MISSING_ERROR" | py_assignment(argument_errors.missing) }}
+{{ "OVERFLOW_ERROR" | py_assignment(argument_errors.overflow) }}
 # The largest package ThingsDB ever sends (TI_PKG_MAX_SIZE). A header announcing more is a
 # corrupt stream: the module exits, so that ThingsDB restarts it, instead of waiting for bytes
 # that never come.
@@ -385,9 +389,7 @@ class Argument:
         kind = type(value)
         if kind is self.python_type:
             if kind is int and not INT64_MIN <= value <= INT64_MAX:
-                raise TiOverflowError(
-                    f"function `{function}` expects argument `{self.name}` to fit in a 64-bit `int`"
-                )
+                raise TiOverflowError(OVERFLOW_ERROR.format(function=function, argument=self.name))
             return value
         if value is None:
             if self.nullable:
@@ -399,15 +401,16 @@ class Argument:
         elif self.type == "float" and kind is int:
             return float(value)
         raise TiTypeError(
-            f"function `{function}` expects argument `{self.name}` to be of type "
-            f"`{self.type}` but got type `{thingsdb_type_name(value)}` instead"
+            TYPE_ERROR.format(
+                function=function,
+                argument=self.name,
+                expected=self.type,
+                got=thingsdb_type_name(value),
+            )
         )
 
     def requires(self, function: str) -> str:
-        return (
-            f"function `{function}` requires argument `{self.name}` of type "
-            f"`{self.type}` but got type `nil` instead"
-        )
+        return MISSING_ERROR.format(function=function, argument=self.name, expected=self.type)
 
 
 class Function:

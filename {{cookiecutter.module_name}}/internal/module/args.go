@@ -241,7 +241,7 @@ func (f field) set(function string, v reflect.Value, raw []byte) error {
 		n, ok, overflow := mpack.Int(raw)
 		switch {
 		case overflow:
-			return Errorf(timod.ExOverflow, "function `%s` expects argument `%s` to fit in a 64-bit `int`", function, f.name)
+			return Errorf(timod.ExOverflow, overflowError, function, f.name)
 		case !ok:
 			return wrongType(function, f, raw)
 		}
@@ -290,16 +290,22 @@ func (f field) set(function string, v reflect.Value, raw []byte) error {
 	return nil
 }
 
+// The argument checks' errors, worded as ThingsDB words its own (the Python
+// flavour's are the same). Arguments: function, argument, expected and
+// received type.
+const (
+	typeError     = {{ argument_errors.type | go_format }}
+	missingError  = {{ argument_errors.missing | go_format }}
+	overflowError = {{ argument_errors.overflow | go_format }}
+)
+
 // missing is the num_arguments error for a required argument a request left
 // out or sent as nil.
 func missing(function string, f field) error {
-	return Errorf(timod.ExNumArguments,
-		"function `%s` requires argument `%s` of type `%s` but got type `nil` instead", function, f.name, f.kind)
+	return Errorf(timod.ExNumArguments, missingError, function, f.name, f.kind)
 }
 
 // wrongType is the type error for an argument of another type.
 func wrongType(function string, f field, raw []byte) error {
-	return Errorf(timod.ExTypeError,
-		"function `%s` expects argument `%s` to be of type `%s` but got type `%s` instead",
-		function, f.name, f.kind, mpack.TypeName(raw))
+	return Errorf(timod.ExTypeError, typeError, function, f.name, f.kind, mpack.TypeName(raw))
 }
