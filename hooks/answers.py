@@ -2,10 +2,11 @@
 
 This is the one place that knows what a valid answer is. It is used three ways:
 
-* cookiecutter loads :class:`AnswersExtension` (``_extensions`` in cookiecutter.json), whose
-  ``check_answers`` filter runs after the last question, before any file is written. Invalid
-  answers raise :class:`InvalidAnswers`, which cookiecutter's command line prints as a plain
-  message (no traceback) before exiting with status 1;
+* cookiecutter loads :class:`AnswersExtension` through hooks/extension.py (``_extensions`` in
+  cookiecutter.json), which reads this file afresh for every render. Its ``check_answers``
+  filter runs after the last question, before any file is written. Invalid answers raise
+  :class:`InvalidAnswers`, which cookiecutter's command line prints as a plain message (no
+  traceback) before exiting with status 1;
 * the hooks import it again through the absolute path the extension exposes
   (``answers_module_dir``), as hooks run from a temporary copy of themselves;
 * the template's tests import it directly.
@@ -38,18 +39,29 @@ PROJECT_TEMPLATE_DIR = TEMPLATE_DIR / "{{cookiecutter.module_name}}"
 PLATFORM_TABLE = PROJECT_TEMPLATE_DIR / "tools" / "build" / "platforms.json"
 
 
+_tools: dict[str, ModuleType] = {}
+
+
 def _load_tool(name: str) -> ModuleType:
-    """A module of the generated projects' tools/ folder, loaded from this template."""
-    key = f"thingsdb_template_tools.{name}"  # not to be mistaken for another `manifest`
-    if key not in sys.modules:
+    """A module of the generated projects' tools/ folder, loaded from this template.
+
+    Each copy of this module loads its own (see hooks/extension.py), never one another copy of
+    the template left in sys.modules.
+    """
+    if name not in _tools:
+        key = f"{__name__}.tools.{name}"  # not to be mistaken for another `manifest`
         path = PROJECT_TEMPLATE_DIR / "tools" / f"{name}.py"
         spec = importlib.util.spec_from_file_location(key, path)
         module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
         # No __pycache__ inside the template: cookiecutter would copy it into every project.
         sys.dont_write_bytecode = True
-        spec.loader.exec_module(module)
-    return sys.modules[key]
+        sys.modules[key] = module  # while it runs: dataclasses look their module up by name
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            del sys.modules[key]
+        _tools[name] = module
+    return _tools[name]
 
 
 LANGUAGES = ("python", "go")
@@ -1001,7 +1013,8 @@ class AnswersExtension(Extension):
         Questions(cookiecutter.prompt).install()
         environment.getattr = _yes_no_as_bool(environment.getattr)
         hooks_logger = logging.getLogger("cookiecutter.hooks")
-        if not any(isinstance(f, WithoutHookTraceback) for f in hooks_logger.filters):
+        # Every render loads its own copy of this module: one filter of the name is enough.
+        if not any(type(f).__name__ == "WithoutHookTraceback" for f in hooks_logger.filters):
             hooks_logger.addFilter(WithoutHookTraceback())
 
     def preprocess(self, source, name, filename=None):

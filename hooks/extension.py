@@ -1,0 +1,49 @@
+"""The Jinja extension cookiecutter loads (``_extensions`` in cookiecutter.json).
+
+It loads hooks/answers.py as that file is on disk now, once per Jinja environment, and hands
+over to its :class:`AnswersExtension`. Importing answers.py by name would keep the first copy
+a process imported: ``cruft update`` renders the project's template commit and then the newest
+one in one process, from one checkout, and the newest templates would meet the older commit's
+filters and globals (``'max_body_mib' is undefined``).
+
+Python imports this module once per process too, so it must never need to change: whatever a
+commit of the template needs goes into answers.py, which every environment reads afresh.
+"""
+
+import importlib.util
+import itertools
+import sys
+from pathlib import Path
+
+from jinja2.ext import Extension
+
+ANSWERS_FILE = Path(__file__).resolve().parent / "answers.py"
+_loads = itertools.count()
+
+
+def load_answers():
+    """A fresh copy of hooks/answers.py, under a module name no other copy has."""
+    name = f"thingsdb_template_answers_{next(_loads)}"
+    spec = importlib.util.spec_from_file_location(name, ANSWERS_FILE)
+    module = importlib.util.module_from_spec(spec)
+    sys.dont_write_bytecode = True  # no __pycache__ in the template: cookiecutter copies it
+    sys.modules[name] = module  # while it runs: dataclasses look their module up by name
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[name]
+    return module
+
+
+class TemplateExtension(Extension):
+    """The current answers module's extension, for one environment."""
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        self.answers = load_answers().AnswersExtension(environment)
+
+    def preprocess(self, source, name, filename=None):
+        return self.answers.preprocess(source, name, filename)
+
+    def filter_stream(self, stream):
+        return self.answers.filter_stream(stream)
