@@ -313,9 +313,24 @@ def main() -> int:
         default=["echo", "python", "go"],
         help="python,go (the default), python-asyncio (on asyncio's own loop); echo always runs",
     )
+    parser.add_argument(
+        "--through-thingsdb",
+        action="store_true",
+        help="call the modules through the real ThingsDB server instead (built from "
+        "THINGSDB_SOURCE, as for the tests), next to a query that calls no module",
+    )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         prepared = prepare(Path(tmp))
+        if options.through_thingsdb:
+            import through_thingsdb
+
+            modules = [name for name in options.modules if name in ("python", "go")]
+            measured = through_thingsdb.run(
+                prepared, modules, Path(tmp), options.rounds, options.seconds
+            )
+            through_thingsdb.print_table(measured)
+            return 0
         modules = {name: prepared[name] for name in options.modules}
         results = measure(modules, options.rounds, options.seconds)
     print_table(results)

@@ -11,7 +11,6 @@ The server is built from THINGSDB_SOURCE (see thingsdb_server.py) once per machi
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import struct
@@ -145,21 +144,6 @@ def set_conf(client: Client, node: Node, code: str, *, accepted: bool) -> None:
     wait_log(node, answer, seen + 1)
 
 
-def module_process(node: Node, name: str, wait: float = 0) -> int:
-    """The pid of the module's process (ThingsDB's child that runs from the module's folder)."""
-    folder = str(node.modules_path / name)
-    deadline = time.monotonic() + wait
-    while True:
-        for pid in node.module_pids():
-            with contextlib.suppress(OSError):  # a process that just ended
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-                if any(part.decode(errors="replace").startswith(folder) for part in cmdline):
-                    return pid
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no process of module {name} among {node.module_pids()}")
-        time.sleep(0.1)
-
-
 def error_of(client: Client, code: str, **variables: Any) -> tuple[int, str]:
     with pytest.raises(ThingsDBError) as caught:
         client.query(code, **variables)
@@ -226,7 +210,7 @@ def test_default_module_installs_from_a_tag_and_answers_through_thingsdb(
 
     # Without needs_config the module refuses a configuration (README: a configuration error)
     # and ThingsDB sends it no requests.
-    before = module_process(node, "demo")
+    before = node.module_pid("demo")
     set_conf(client, node, "{prefix: '> '}", accepted=False)
     wait_status(client, "demo", CONFIGURATION_ERROR, node, timeout=30)
     code, _ = error_of(client, "demo.echo('hi').then(|reply| reply);")
@@ -237,7 +221,7 @@ def test_default_module_installs_from_a_tag_and_answers_through_thingsdb(
     client.query("set_module_conf('demo', nil);", scope="@thingsdb")
     client.query("restart_module('demo');", scope="@node")
     deadline = time.monotonic() + 60
-    while module_process(node, "demo", wait=60) == before:
+    while node.module_pid("demo", wait=60) == before:
         assert time.monotonic() < deadline, "restart_module started no new process"
         time.sleep(0.1)
     wait_status(client, "demo", "running", node, timeout=60)

@@ -336,6 +336,7 @@ class Node:
     python_interpreter: str
     github_api: str
     extra_env: dict[str, str] = field(default_factory=dict)
+    log_level: str = "debug"  # the tests wait for lines of the debug log
     process: subprocess.Popen | None = None
     client_port: int = 0
     _clients: list[Client] = field(default_factory=list)
@@ -386,7 +387,14 @@ class Node:
             config = self._write_config()
             log = self.log_path.open("a")
             self.process = subprocess.Popen(
-                [str(self.binary), "--init", "--config", str(config), "--log-level", "debug"],
+                [
+                    str(self.binary),
+                    "--init",
+                    "--config",
+                    str(config),
+                    "--log-level",
+                    self.log_level,
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -431,6 +439,20 @@ class Node:
 
     def module_pids(self) -> list[int]:
         return child_pids(self.process.pid) if self.process else []
+
+    def module_pid(self, name: str, wait: float = 0) -> int:
+        """The pid of a module's process (the node's child that runs from the module's folder)."""
+        folder = str(self.modules_path / name)
+        deadline = time.monotonic() + wait
+        while True:
+            for pid in self.module_pids():
+                with contextlib.suppress(OSError):  # a process that just ended
+                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                    if any(part.decode(errors="replace").startswith(folder) for part in cmdline):
+                        return pid
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no process of module {name} among {self.module_pids()}")
+            time.sleep(0.1)
 
     def stop(self, timeout: float = 20) -> int | None:
         """Stop the node as an operator does (SIGTERM); kill it if it hangs. Returns its status."""
