@@ -431,12 +431,17 @@ class Function:
         self.options = options  # the keyword-only parameter that takes the extra properties
         self.declared = {FUNCTION_KEY, *(a.name for a in arguments)}
 
-    async def __call__(self, request: dict[str, Any]) -> Any:
-        values = [argument.take(self.name, request) for argument in self.arguments]
+    def __call__(self, request: dict[str, Any]) -> Awaitable[Any]:
+        """The handler's coroutine for a request (raises the error of a bad argument)."""
+        # Not a coroutine itself: one coroutine less per request, and its caller awaits anyway.
+        # A loop, not a list comprehension: before Python 3.12 that is a function call more.
+        name, values = self.name, []
+        for argument in self.arguments:
+            values.append(argument.take(name, request))
         if self.options is None:
-            return await self.handler(*values)
+            return self.handler(*values)
         extra = {k: v for k, v in request.items() if k not in self.declared}
-        return await self.handler(*values, **{self.options: extra})
+        return self.handler(*values, **{self.options: extra})
 
 
 def split_union(annotation: str) -> list[str]:
