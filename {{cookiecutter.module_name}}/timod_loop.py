@@ -83,6 +83,13 @@ GATHER_LIMIT = 4 * 1024
 MAX_ERROR_MESSAGE = {{ max_error_message }}
 # How long requests still running when stdin ends may take before the module exits anyway.
 SHUTDOWN_GRACE = {{ shutdown_grace_seconds }}
+# The deepest nesting of a request that is decoded; deeper ones get bad_data (msgpack's limit).
+MAX_NESTING = {{ max_nesting }}
+# msgpack without its C extension (no wheel for this Python, and its build fell back to pure
+# Python) decodes by recursion, a frame per level, and has no limit of its own: Python's
+# default of 1000 frames would refuse what ThingsDB sends. The loop raises it to this; values
+# nested deeper still get bad_data.
+PURE_PYTHON_RECURSION_LIMIT = 2 * MAX_NESTING + 200
 # Replies wait for the pipe when more than this is written but not yet sent. Small on purpose:
 # the pipe transport moves its whole unsent buffer forward after every partial write.
 MAX_UNSENT = 64 * 1024
@@ -713,6 +720,9 @@ def start_module(module: Module) -> None:
     Corrupt input ends the module with exit status 1: ThingsDB then restarts it.
     """
     name = module.name
+    if msgpack.Unpacker.__module__ == "msgpack.fallback":
+        logging.warning("msgpack runs without its C extension: slower, and deeper nesting")
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), PURE_PYTHON_RECURSION_LIMIT))
 
     async def run() -> int:
         main = asyncio.ensure_future(serve(module, sys.stdin, sys.stdout))
