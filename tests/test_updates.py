@@ -110,7 +110,15 @@ CASES = [
 
 def create(history: Path, commit: str | None, language: str, out: Path, env) -> Path:
     checkout = ["--checkout", commit] if commit else []
-    answers = json.dumps({"language": language, "module_name": "weather"})
+    # Answers every commit understood: a configuration and two functions (bare names).
+    answers = json.dumps(
+        {
+            "language": language,
+            "module_name": "weather",
+            "needs_config": "yes",
+            "functions": "forecast, echo",
+        }
+    )
     cruft(
         "create",
         "--no-input",
