@@ -9,7 +9,11 @@ then the root's) fill the keys still missing; arguments beyond the argmap stay w
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
+from conftest import PROJECT_TEMPLATE_DIR
 from thingsdb_peer import build_request, extra_arguments
 
 
@@ -91,3 +95,33 @@ def test_arguments_beyond_the_argmap_are_not_sent(spec, args, extra):
 def test_a_thing_argument_that_is_not_a_thing_is_a_type_error(spec, args):
     with pytest.raises(TypeError):
         build_request(manifest(spec), "f", args)
+
+
+# --- the command line: a bad argument is one error line, exit status 2, no traceback ---
+
+PEER = PROJECT_TEMPLATE_DIR / "tools" / "thingsdb_peer.py"
+BAD_ARGUMENTS = [
+    pytest.param(["--timeout", "nan", "echo", "1"], "--timeout", id="timeout-nan"),
+    pytest.param(["--timeout", "-1", "echo", "1"], "--timeout", id="timeout-negative"),
+    pytest.param(["--conf", "{bad", "echo", "1"], "--conf", id="conf-not-json"),
+    pytest.param(["echo", "[" * 5000], "nested too deeply", id="json-nested-too-deeply"),
+    pytest.param(["echo", str(2**64)], "MessagePack", id="integer-beyond-64-bits"),
+    pytest.param(["echo", '"\\ud800"'], "MessagePack", id="lone-surrogate"),
+    pytest.param(["nosuch", "1"], "no function 'nosuch'", id="unknown-function"),
+]
+
+
+@pytest.mark.parametrize("args, named", BAD_ARGUMENTS)
+def test_peer_refuses_a_bad_argument_in_one_line(baked, args, named):
+    project = baked(language="python")
+    result = subprocess.run(
+        [sys.executable, str(PEER), "--dir", str(project.path), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr
+    # argparse's own errors come after its usage lines; the peer's are alone.
+    last = result.stderr.strip().splitlines()[-1]
+    assert "error:" in last and named in last, result.stderr
