@@ -51,17 +51,23 @@ func main() {
 	}
 }
 
+// spec is what the module serves: the functions of handlers.go and the
+// configuration of config.go.
+func spec() module.Spec[Config] {
+	return module.Spec[Config]{
+		Name:        moduleName,
+		Functions:   functions,
+		Config:      DefaultConfig(),
+		ParseConfig: ParseConfig,
+	}
+}
+
 // run serves ThingsDB on stdin/stdout until SIGTERM or the end of stdin.
 func run() error {
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, os.Interrupt)
 
-	srv, err := module.NewServer(os.Stdout, module.Spec[Config]{
-		Name:        moduleName,
-		Functions:   functions,
-		Config:      DefaultConfig(),
-		ParseConfig: ParseConfig,
-	})
+	srv, err := module.NewServer(os.Stdout, spec())
 	if err != nil {
 		return err
 	}

@@ -20,12 +20,7 @@ import (
 const functionKey = {{ function_key | go_string }}
 
 func TestServerTakesTheFunctions(t *testing.T) {
-	_, err := module.NewServer(io.Discard, module.Spec[Config]{
-		Name:        moduleName,
-		Functions:   functions,
-		Config:      DefaultConfig(),
-		ParseConfig: ParseConfig,
-	})
+	_, err := module.NewServer(io.Discard, spec())
 	if err != nil {
 		t.Fatal(err)
 	}
