@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fake_github import FakeGitHub, commit_all, git  # noqa: E402
+from fake_github import FakeGitHub, release  # noqa: E402
 from thingsdb_server import ADMIN_USER, Node, build_server, cache_root  # noqa: E402
 
 OWNER = "bench"
@@ -57,14 +56,6 @@ def cpu_seconds(pid: int) -> float:
 def client_cpu_seconds() -> float:
     times = os.times()
     return times.user + times.system
-
-
-def release(folder: Path) -> None:
-    """Commit and tag v0.1.0, as the release command would (Go: bin/ built first)."""
-    if (folder / "go.mod").is_file():
-        subprocess.run(["go", "run", "./tools/build"], cwd=folder, check=True, timeout=600)
-    commit_all(folder, "Release 0.1.0")
-    git(folder, "tag", "v0.1.0")
 
 
 def echo_repository(go_project: Path, echo_binary: Path, work: Path) -> Path:
@@ -175,7 +166,7 @@ def run(prepared: dict, modules: list[str], work: Path, rounds: int, seconds: fl
     with FakeGitHub() as github:
         for name in targets:
             if name != "query":
-                release(repositories[name])
+                release(repositories[name], "0.1.0")
                 github.serve(OWNER, f"module-{name}", repositories[name])
         node = Node(
             binary=server.binary,

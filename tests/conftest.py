@@ -51,6 +51,9 @@ SIGNATURE_SHAPES = ", ".join(
         "scale(x: float, factor: int = 2)",
     ]
 )
+# What `mixed` of SIGNATURE_SHAPES gets for the arguments a call leaves out: its defaults.
+# Its placeholder answers the thing of its arguments.
+MIXED_DEFAULTS = {"l": [1], "f": 0.5, "b": False, "by": None, "s": None, "x": None}
 
 # cookiecutter and cruft, also as commands the tests run, keep replay files and cloned
 # templates under the user's home unless told otherwise: the suite keeps them in a temporary

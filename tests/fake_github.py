@@ -51,6 +51,20 @@ def commit_all(repository: Path, message: str, *, branch: str = "main") -> str:
     return git(repository, "rev-parse", "HEAD").strip()
 
 
+def release(project: Path, version: str) -> str:
+    """Commit a baked project as its release command would and tag v<version>; a Go project
+    (one with go.mod) gets its bin/ built first. Returns the commit."""
+    if (project / "go.mod").is_file():
+        built = subprocess.run(
+            ["go", "run", "./tools/build"], cwd=project, capture_output=True, text=True, timeout=600
+        )
+        if built.returncode != 0:
+            raise RuntimeError(f"go run ./tools/build failed:\n{built.stdout}{built.stderr}")
+    commit = commit_all(project, f"Release {version}")
+    git(project, "tag", f"v{version}")
+    return commit
+
+
 @dataclass
 class Recorded:
     """One request as the fake received it."""

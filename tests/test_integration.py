@@ -31,7 +31,7 @@ def test_generated_integration_tests_pass_in_thingsdb(
 ):
     project = bake(language=language, **answers)
     repo = f"module-{language}-demo"
-    commit = publish(github, project.path, repo, "0.1.0", language, token="ci-t0ken")
+    commit = publish(github, project.path, repo, "0.1.0", token="ci-t0ken")
     python = fresh_venv(tmp_path / "venv") if language == "python" else sys.executable
     node = start_node(python)
     env = {
