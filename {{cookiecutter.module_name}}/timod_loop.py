@@ -721,7 +721,7 @@ def start_module(module: Module) -> None:
     """
     name = module.name
     if msgpack.Unpacker.__module__ == "msgpack.fallback":
-        logging.warning("msgpack runs without its C extension: slower, and deeper nesting")
+        logging.warning("msgpack runs as pure Python, without its C extension: slower")
         sys.setrecursionlimit(max(sys.getrecursionlimit(), PURE_PYTHON_RECURSION_LIMIT))
 
     async def run() -> int:
