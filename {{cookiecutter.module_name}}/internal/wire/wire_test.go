@@ -121,7 +121,7 @@ func TestReaderKeepsInStep(t *testing.T) {
 func TestWriterWritesWholePackages(t *testing.T) {
 	var out bytes.Buffer
 	w := NewWriter(&out)
-	sizes := []int{0, 10, writeBufferSize - 20, writeBufferSize, 3 * writeBufferSize}
+	sizes := []int{0, 10, directWriteSize - 20, directWriteSize, writeBufferSize - 20, writeBufferSize, 3 * writeBufferSize}
 	done := make(chan error)
 	for i, size := range sizes {
 		go func() { done <- w.WriteResult(uint16(i), strings.Repeat("x", size)) }()
@@ -142,6 +142,21 @@ func TestWriterWritesWholePackages(t *testing.T) {
 			t.Fatalf("package %d: %d bytes, want a str of %d", pkg.Pid, len(pkg.Data), want)
 		}
 		seen[pkg.Pid] = true
+	}
+}
+
+// TestWriterDeliversEachReplyWhenItReturns writes one reply at a time: with
+// no other writer left to flush it, each must be out when WriteResult returns.
+func TestWriterDeliversEachReplyWhenItReturns(t *testing.T) {
+	for _, size := range []int{10, directWriteSize - 20, directWriteSize, writeBufferSize, 3 * writeBufferSize} {
+		var out bytes.Buffer
+		if err := NewWriter(&out).WriteResult(1, strings.Repeat("x", size)); err != nil {
+			t.Fatal(err)
+		}
+		pkg, err := NewReader(&out).ReadPkg()
+		if err != nil || len(pkg.Data) < size {
+			t.Errorf("a reply of %d bytes: got %v, %v; want it written whole", size, pkg, err)
+		}
 	}
 }
 
