@@ -1,6 +1,7 @@
 package module
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 
 	timod "github.com/thingsdb/go-timod"
 
@@ -43,6 +45,7 @@ type Server[C any] struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 	running   sync.WaitGroup
+	unwritten atomic.Int64 // requests read whose reply is not written yet
 
 	// MaxBodySize is the largest package body Serve accepts; larger packages
 	// are answered with a bad_data error and dropped. NewServer sets it to
@@ -71,7 +74,7 @@ func NewServer[C any](w io.Writer, spec Spec[C]) (*Server[C], error) {
 		return nil, errors.New("no ParseConfig")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server[C]{
+	s := &Server[C]{
 		name:        spec.Name,
 		functions:   functions,
 		parse:       spec.ParseConfig,
@@ -81,7 +84,11 @@ func NewServer[C any](w io.Writer, spec Spec[C]) (*Server[C], error) {
 		cancel:      cancel,
 		MaxBodySize: wire.MaxBodySize,
 		Logf:        log.Printf,
-	}, nil
+	}
+	// A reply waits for the replies of the other requests read so far, to
+	// leave with them in one write.
+	s.out.More = func() bool { return s.unwritten.Load() > 0 }
+	return s, nil
 }
 
 // Serve reads packages from r until it ends and answers them. It returns nil
@@ -115,6 +122,7 @@ func (s *Server[C]) Serve(r io.Reader) error {
 			}
 		case timod.ProtoModuleReq:
 			s.running.Add(1)
+			s.unwritten.Add(1)
 			// Checked and decoded here, not in the request's goroutine: this
 			// goroutine's stack has grown to what decoding needs once, where
 			// every new goroutine would grow (and copy) its own again.
@@ -125,22 +133,23 @@ func (s *Server[C]) Serve(r io.Reader) error {
 }
 
 // Shutdown waits until every running request has been answered, or until ctx
-// ends; then it cancels the context the handlers were given. It returns nil,
-// or ctx's error when requests were still running.
+// ends; then it cancels the context the handlers were given and writes the
+// replies still in the buffer. It returns ctx's error when requests were
+// still running, else the error writing the replies, if any.
 func (s *Server[C]) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.running.Wait()
 		close(done)
 	}()
+	var err error
 	select {
 	case <-done:
-		s.cancel()
-		return nil
 	case <-ctx.Done():
-		s.cancel()
-		return ctx.Err()
+		err = ctx.Err()
 	}
+	s.cancel()
+	return cmp.Or(err, s.out.Flush())
 }
 
 // reject answers a package that cannot be used with a bad_data error: as a
@@ -216,6 +225,7 @@ func (s *Server[C]) answer(pid uint16, name string, call func(context.Context, C
 	if err == nil {
 		result, err = s.run(name, call, conf)
 	}
+	s.unwritten.Add(-1)
 	if err != nil {
 		code, msg := errorReply(err)
 		err = s.out.WriteError(pid, timod.ProtoModuleErr, code, msg)

@@ -24,10 +24,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 
 	timod "github.com/thingsdb/go-timod"
@@ -200,16 +200,20 @@ func unexpected(err error) error {
 }
 
 // Writer writes reply packages. Writes are serialised, so replies from
-// concurrent requests never interleave, and buffered: a reply written while
-// others wait for their turn stays in the buffer, and the last one in line
-// flushes them all in one write. With 64 small requests in flight on two cores
-// that merged about one reply in ten; gathering more, by yielding before each
-// flush, cost more CPU time than the system calls it saved.
+// concurrent requests never interleave, and gathered: while more replies are
+// on their way (see More), a reply waits in a buffer that a goroutine of the
+// Writer flushes once the goroutines ready to run have had their turn, so
+// that the replies they write leave in the same system call. A reply of
+// directWriteSize or more is written at once.
 type Writer struct {
-	mu      sync.Mutex
-	dst     io.Writer
-	w       *bufio.Writer // buffers writes to dst
-	waiting atomic.Int32  // writers between calling WritePkg and holding mu
+	mu       sync.Mutex
+	dst      io.Writer
+	w        *bufio.Writer // buffers writes to dst
+	flushing bool          // a flushSoon goroutine is on its way
+
+	// More, when set, reports whether more replies are on their way. When
+	// it is nil or reports false, a reply is flushed at once.
+	More func() bool
 }
 
 // NewWriter returns a Writer writing to w.
@@ -219,15 +223,14 @@ func NewWriter(w io.Writer) *Writer {
 
 // WritePkg writes one complete package (header and body). When it returns,
 // the package has been written to the underlying writer, or is in the buffer
-// of a writer that has yet to return and will flush it.
+// and will be shortly (Flush writes it at once). An error writing an earlier
+// package is returned by the next WritePkg.
 func (rw *Writer) WritePkg(pkg []byte) error {
-	rw.waiting.Add(1)
 	rw.mu.Lock()
 	defer rw.mu.Unlock()
-	last := rw.waiting.Add(-1) == 0
 	if len(pkg) >= directWriteSize {
 		// Too large to gather: written as it is, after the replies waiting
-		// in the buffer, instead of being copied through it piece by piece.
+		// in the buffer, instead of being copied through it.
 		if err := rw.w.Flush(); err != nil {
 			return err
 		}
@@ -237,10 +240,32 @@ func (rw *Writer) WritePkg(pkg []byte) error {
 	if _, err := rw.w.Write(pkg); err != nil {
 		return err
 	}
-	if last {
+	switch {
+	case rw.More == nil || !rw.More():
 		return rw.w.Flush()
+	case !rw.flushing:
+		rw.flushing = true
+		go rw.flushSoon()
 	}
 	return nil
+}
+
+// flushSoon flushes the buffer after yielding once, so that the goroutines
+// ready to run (replies on their way) go first and their replies leave with
+// it.
+func (rw *Writer) flushSoon() {
+	runtime.Gosched()
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	rw.flushing = false
+	_ = rw.w.Flush() // a failure stays in w: the next WritePkg returns it
+}
+
+// Flush writes the replies in the buffer now.
+func (rw *Writer) Flush() error {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	return rw.w.Flush()
 }
 
 // WriteResult answers request pid with value. A value that cannot be packed

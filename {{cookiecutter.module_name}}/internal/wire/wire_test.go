@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 	"unicode/utf8"
 
 	timod "github.com/thingsdb/go-timod"
@@ -131,6 +132,9 @@ func TestWriterWritesWholePackages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	r := NewReader(&out)
 	seen := map[uint16]bool{}
 	for range sizes {
@@ -145,10 +149,10 @@ func TestWriterWritesWholePackages(t *testing.T) {
 	}
 }
 
-// TestWriterDeliversEachReplyWhenItReturns writes one reply at a time: with
-// no other writer left to flush it, each must be out when WriteResult returns.
-func TestWriterDeliversEachReplyWhenItReturns(t *testing.T) {
-	for _, size := range []int{10, directWriteSize - 20, directWriteSize, writeBufferSize, 3 * writeBufferSize} {
+// TestWriterWritesLargeRepliesAtOnce: a reply too large to gather is out
+// when WriteResult returns.
+func TestWriterWritesLargeRepliesAtOnce(t *testing.T) {
+	for _, size := range []int{directWriteSize, writeBufferSize, 3 * writeBufferSize} {
 		var out bytes.Buffer
 		if err := NewWriter(&out).WriteResult(1, strings.Repeat("x", size)); err != nil {
 			t.Fatal(err)
@@ -160,9 +164,46 @@ func TestWriterDeliversEachReplyWhenItReturns(t *testing.T) {
 	}
 }
 
+// TestWriterFlushesGatheredRepliesByItself: small replies gathered while
+// more are on their way reach the reader with nobody calling Flush.
+func TestWriterFlushesGatheredRepliesByItself(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pr.Close()
+	read := make(chan error, 1)
+	go func() {
+		r := NewReader(pr)
+		for range 3 {
+			if _, err := r.ReadPkg(); err != nil {
+				read <- err
+				return
+			}
+		}
+		read <- nil
+	}()
+	w := NewWriter(pw)
+	w.More = func() bool { return true }
+	for pid := range uint16(3) {
+		if err := w.WriteResult(pid, "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the replies were not flushed")
+	}
+}
+
 func TestWriteResultRefusesWhatCannotBePacked(t *testing.T) {
 	var out bytes.Buffer
-	if err := NewWriter(&out).WriteResult(7, make(chan int)); err != nil {
+	w := NewWriter(&out)
+	if err := w.WriteResult(7, make(chan int)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	pkg, err := NewReader(&out).ReadPkg()
