@@ -288,13 +288,19 @@ def error_message(message: str) -> str:
     return data.decode("utf-8")
 
 
+# Whether a view of a packer's buffer keeps the packer alive. Before msgpack 1.1 the C
+# packer's view did not: once the packer was dropped, the view read freed memory.
+VIEW_KEEPS_PACKER = msgpack.version >= (1, 1) or msgpack.Packer.__module__ == "msgpack.fallback"
+
+
 class ReplyPacker:
     """Packs reply bodies with one reused MessagePack packer.
 
     Making a packer costs more than packing a small reply, so one is kept. A large reply is
     handed out as a view of the packer's own buffer, not copied (``msgpack.packb`` copies it
     into a new bytes object, and for a 16 MiB reply that copy was the largest part of the
-    module's peak memory); the view keeps that packer, and a new one takes its place.
+    module's peak memory); the view keeps that packer, and a new one takes its place. Where
+    the view cannot keep its packer (VIEW_KEEPS_PACKER), every reply is copied.
     """
 
     def __init__(self) -> None:
@@ -312,7 +318,7 @@ class ReplyPacker:
             packer.reset()  # drop what was packed before the failure
             raise
         view = packer.getbuffer()
-        if len(view) > GATHER_LIMIT:
+        if len(view) > GATHER_LIMIT and VIEW_KEEPS_PACKER:
             self._packer = self._new_packer()
             return view
         body = bytes(view)
