@@ -13,9 +13,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import MIXED_DEFAULTS, SIGNATURE_SHAPES, TEMPLATE_DIR
 from manifest import check_manifest, lint_manifest
 from packaging.requirements import Requirement
+from packaging.version import Version
 from thingsdb_peer import CONF_OK, ModuleProcess, build_request
 
 from hooks.answers import parse_functions
@@ -198,8 +200,9 @@ def test_development_requirements_pin_exactly_one_point_inside_the_ranges(baked)
     # One pin per package for the Python running this (pytest's pin depends on the version).
     here = {pin.name: pin for pin in pins if pin.marker is None or pin.marker.evaluate()}
     assert len(here) == len([p for p in pins if p.marker is None or p.marker.evaluate()])
-    # python-thingsdb: the client of the integration tests (integration/, Python 3.10+).
-    assert set(here) == set(runtime) | {"pytest", "ruff", "python-thingsdb"}
+    # python-thingsdb: the client of the integration tests (integration/, Python 3.10+);
+    # uv: CI's lowest-versions install.
+    assert set(here) == set(runtime) | {"pytest", "ruff", "python-thingsdb", "uv"}
     for pin in pins:
         (spec,) = pin.specifier
         assert spec.operator == "==", pin
@@ -325,32 +328,51 @@ def test_next_steps_name_the_exact_new_module_line(tmp_path):
     assert "git tag v1.2.3" in result.stdout
 
 
-def lowest_versions(project) -> list[str]:
-    """requirements.txt with each range at its lowest version, markers kept."""
-    pins = []
-    for requirement in requirements(project.read("requirements.txt")).values():
-        (floor,) = (spec.version for spec in requirement.specifier if spec.operator == ">=")
-        marker = f"; {requirement.marker}" if requirement.marker else ""
-        pins.append(f"{requirement.name}=={floor}{marker}")
-    return pins
+def ci_install_commands(project, versions: str) -> list[str]:
+    """The install steps of the generated CI's test job, as its ``versions`` entry runs them."""
+    job = yaml.safe_load(project.read(".github/workflows/ci.yml"))["jobs"]["test"]
+    assert versions in [*job["strategy"]["matrix"]["versions"], "lowest"]
+    runs_here = {None, f"matrix.versions == '{versions}'"}
+    return [
+        step["run"]
+        for step in job["steps"]
+        if step["name"].startswith("Install") and step.get("if") in runs_here
+    ]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("versions", ["pinned", "lowest"])
-def test_requirements_install_into_a_fresh_venv_and_the_suite_passes(bake, tmp_path, versions):
-    # "lowest": what a node's shared interpreter may already hold, as another module asked
-    # for it; msgpack 1.0.0 has no wheel for this Python and runs as pure Python.
+def test_ci_install_steps_give_a_venv_where_the_suite_passes(bake, tmp_path, versions):
+    # "lowest": every range of requirements.txt at its floor, what a node's shared interpreter
+    # may hold for another module, on the oldest Python CI's lowest job runs (3.9, where
+    # msgpack 1.0.0 builds its C extension and a view of its packer's buffer dies with it).
     project = bake(needs_config="yes", functions="echo, get_user")
+    base = sys.executable
+    if versions == "lowest":
+        base = supported_pythons()[0].values[0]
+        if base is None or "python3.9" not in supported_pythons()[0].id:
+            pytest.skip("no Python 3.9, the one CI's lowest-versions job runs")
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=300)
     python = str(venv / "bin" / "python")
-    if versions == "pinned":
-        wanted = ["-r", "requirements-dev.txt"]
-    else:
-        lines = project.read("requirements-dev.txt").splitlines()
-        pytest_pins = [line for line in lines if line.startswith("pytest==")]
-        wanted = [*lowest_versions(project), *pytest_pins]  # pip keeps the one for this Python
-    project.run(python, "-m", "pip", "install", "-q", *wanted, timeout=600)
+    # As on a CI runner: the Python set up is the first on PATH, and no virtual environment.
+    env = {"PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    for command in ci_install_commands(project, versions):
+        project.run("bash", "-c", command, env=env, timeout=600)
+    # Each range at its floor (lowest), or each pin of requirements-dev.txt (pinned).
+    freeze = project.run(python, "-m", "pip", "list", "--format=freeze").stdout.split()
+    installed = dict(line.lower().split("==") for line in freeze)
+    version = project.run(python, "-c", "import platform; print(platform.python_version())")
+    where = {"python_version": ".".join(version.stdout.split(".")[:2])}
+    source = "requirements.txt" if versions == "lowest" else "requirements-dev.txt"
+    lines = (line.strip() for line in project.read(source).splitlines())
+    for line in lines:
+        if not line or line.startswith(("#", "-r")):
+            continue
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate(where):
+            (held,) = (s.version for s in requirement.specifier if s.operator in (">=", "=="))
+            assert Version(installed[requirement.name]) == Version(held), (line, installed)
     # The module imports with exactly what ThingsDB installs from requirements.txt.
     project.run(python, "-c", "import main, timod_loop")
     project.pytest(python=python)
