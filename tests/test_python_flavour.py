@@ -359,6 +359,8 @@ def test_ci_install_steps_give_a_venv_where_the_suite_passes(bake, tmp_path, ver
     env = {"PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     for command in ci_install_commands(project, versions):
         project.run("bash", "-c", command, env=env, timeout=600)
+        if "lowest" in command:
+            assert command in project.read("README.md")  # how to do what CI does, by hand
     # Each range at its floor (lowest), or each pin of requirements-dev.txt (pinned).
     freeze = project.run(python, "-m", "pip", "list", "--format=freeze").stdout.split()
     installed = dict(line.lower().split("==") for line in freeze)
