@@ -92,8 +92,11 @@ func run() error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := srv.Shutdown(ctx); err != nil {
+		switch err := srv.Shutdown(ctx); {
+		case errors.Is(err, context.DeadlineExceeded):
 			log.Printf("requests still running at exit: %v", err)
+		case err != nil:
+			log.Printf("cannot write the last replies: %v", err)
 		}
 	}()
 	select {
