@@ -1,7 +1,6 @@
 package module
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -133,23 +132,24 @@ func (s *Server[C]) Serve(r io.Reader) error {
 }
 
 // Shutdown waits until every running request has been answered, or until ctx
-// ends; then it cancels the context the handlers were given and writes the
-// replies still in the buffer. It returns ctx's error when requests were
-// still running, else the error writing the replies, if any.
+// ends; then it cancels the context the handlers were given. When every
+// request was answered, it writes the replies still in the buffer and returns
+// the error writing them, if any; else it returns ctx's error at once (a
+// handler stuck writing a reply would hold up a flush).
 func (s *Server[C]) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.running.Wait()
 		close(done)
 	}()
-	var err error
 	select {
 	case <-done:
+		s.cancel()
+		return s.out.Flush()
 	case <-ctx.Done():
-		err = ctx.Err()
+		s.cancel()
+		return ctx.Err()
 	}
-	s.cancel()
-	return cmp.Or(err, s.out.Flush())
 }
 
 // reject answers a package that cannot be used with a bad_data error: as a
