@@ -132,9 +132,7 @@ func TestWriterWritesWholePackages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	// Without More, each reply is flushed before WriteResult returns.
 	r := NewReader(&out)
 	seen := map[uint16]bool{}
 	for range sizes {
@@ -199,11 +197,7 @@ func TestWriterFlushesGatheredRepliesByItself(t *testing.T) {
 
 func TestWriteResultRefusesWhatCannotBePacked(t *testing.T) {
 	var out bytes.Buffer
-	w := NewWriter(&out)
-	if err := w.WriteResult(7, make(chan int)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Flush(); err != nil {
+	if err := NewWriter(&out).WriteResult(7, make(chan int)); err != nil {
 		t.Fatal(err)
 	}
 	pkg, err := NewReader(&out).ReadPkg()
