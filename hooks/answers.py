@@ -1001,6 +1001,10 @@ class AnswersExtension(Extension):
             py_assignment=py_assignment,
         )
         environment.globals["answers_module_dir"] = str(Path(__file__).resolve().parent)
+        # The table of generated files (language, owner, what): the README's files table.
+        environment.globals["project_files"] = json.loads(
+            (Path(__file__).resolve().parent / "project_files.json").read_text(encoding="utf-8")
+        )["files"]
         environment.globals["function_key"] = FUNCTION_KEY  # module.json and both flavours
         environment.globals["max_error_message"] = MAX_ERROR_MESSAGE
         environment.globals["max_nesting"] = MAX_NESTING

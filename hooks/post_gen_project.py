@@ -12,30 +12,32 @@ from answers import parse_bool  # noqa: E402
 
 ANSWERS = json.loads({{ cookiecutter | tojson | py_string }})
 
-# Files only one flavour uses; the other flavour's are removed.
-# Both keep tests/conftest.py and tests/test_protocol.py: one wire-protocol battery for both.
-PYTHON_ONLY = [
-    "main.py",
-    "timod_loop.py",
-    "requirements.txt",
-    "tests/test_config.py",
-    "tests/test_handlers.py",
-    "tests/test_loop.py",
-    "tests/test_manifest.py",
-]
-GO_ONLY = ["go.mod", "go.sum", "tools/build", "bin", "internal", "*.go"]
+# The table of every generated file: its language, whose it is, what it is.
+PROJECT_FILES = json.loads(
+    Path({{ answers_module_dir | py_string }}, "project_files.json").read_text(encoding="utf-8")
+)["files"]
 
-# Scripts a module author runs directly.
-EXECUTABLES = ["tools/manifest.py", "tools/thingsdb_peer.py", "tools/release.py"]
+
+def other_language_paths(language: str) -> list[str]:
+    """The paths only the other language uses (a path may be listed for both, once each)."""
+    kept = {p for e in PROJECT_FILES if e["language"] in (language, "both") for p in e["paths"]}
+    return sorted(
+        {p for e in PROJECT_FILES for p in e["paths"] if e["language"] not in (language, "both")}
+        - kept
+    )
 
 
 def remove(paths: list[str]) -> None:
-    for pattern in paths:
-        for path in Path.cwd().glob(pattern):
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    # Folders the other language's files leave empty (tests/ in a Go project).
+    for folder in sorted(Path.cwd().rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def make_executable(paths: list[str]) -> None:
@@ -72,8 +74,9 @@ def next_steps(answers: dict) -> str:
 
 
 def main() -> int:
-    remove(GO_ONLY if ANSWERS["language"] == "python" else PYTHON_ONLY)
-    make_executable(EXECUTABLES)
+    remove(other_language_paths(ANSWERS["language"]))
+    # The Python tools are scripts an author runs directly.
+    make_executable([str(p) for p in Path("tools").glob("*.py")])
     print(next_steps(ANSWERS))
     return 0
 
