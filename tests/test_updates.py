@@ -26,24 +26,49 @@ pytestmark = pytest.mark.slow
 PROJECT = "{{cookiecutter.module_name}}"
 CRUFT = [sys.executable, "-m", "cruft"]
 
-# What an author typically changes on day 2 besides code: ignores, a changelog, a test.
-AUTHOR_TEST = """import json
+# What an author typically changes on day 2 besides code: ignores, a changelog, a test (in the
+# project's language: a Go project has no Python since the Go tools are Go).
+AUTHOR_TESTS = {
+    "python": (
+        "tests/test_author.py",
+        """import json
 
 
 def test_the_module_keeps_its_name():
     with open("module.json", encoding="utf-8") as manifest:
         assert json.load(manifest)["doc"]
-"""
+""",
+    ),
+    "go": (
+        "author_test.go",
+        """package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestTheModuleKeepsItsDoc(t *testing.T) {
+	data, err := os.ReadFile("module.json")
+	if err != nil || !strings.Contains(string(data), `"doc"`) {
+		t.Fatalf("module.json without its doc: %v", err)
+	}
+}
+""",
+    ),
+}
 
 
-def make_author_edits(project: Path) -> None:
+def make_author_edits(project: Path, language: str) -> None:
     # At the top: a line appended after one the template later removed would conflict.
     ignores = project / ".gitignore"
     ignores.write_text("/scratch/\n" + ignores.read_text(encoding="utf-8"), encoding="utf-8")
     with (project / "README.md").open("a", encoding="utf-8") as readme:
         readme.write("\n## Changelog\n\n- 0.1.0: the first release.\n")
-    (project / "tests").mkdir(exist_ok=True)
-    (project / "tests" / "test_author.py").write_text(AUTHOR_TEST, encoding="utf-8")
+    name, text = AUTHOR_TESTS[language]
+    (project / name).parent.mkdir(exist_ok=True)
+    (project / name).write_text(text, encoding="utf-8")
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -160,7 +185,7 @@ def test_update_gives_todays_project_with_the_authors_edits(history, tmp_path, l
     git("init", "-q", "-b", "main", cwd=project)
     git("add", "-A", cwd=project)
     git("commit", "-q", "-m", "Made with the template", cwd=project)
-    make_author_edits(project)
+    make_author_edits(project, language)
     git("add", "-A", cwd=project)
     git("commit", "-q", "-m", "The author's edits", cwd=project)
 
@@ -170,7 +195,7 @@ def test_update_gives_todays_project_with_the_authors_edits(history, tmp_path, l
     assert recorded["commit"] == git("rev-parse", "HEAD", cwd=history)
     (tmp_path / "new").mkdir()
     today = create(history, None, language, tmp_path / "new", env)
-    make_author_edits(today)
+    make_author_edits(today, language)
     updated, expected = tree(project), tree(today)
     differing = sorted(
         p for p in updated.keys() | expected.keys() if updated.get(p) != expected.get(p)
@@ -179,12 +204,15 @@ def test_update_gives_todays_project_with_the_authors_edits(history, tmp_path, l
 
     checked = BakedProject(project, {"language": language})
     if language == "go":
+        assert not [name for name in updated if name.endswith(".py")]
         checked.run("go", "vet", "./...")
+        result = checked.run("go", "test", "-count=1", "-v", "-run", "TheModuleKeepsItsDoc", ".")
+        assert "--- PASS: TestTheModuleKeepsItsDoc" in result.stdout
         checked.run("go", "test", "-count=1", "./...")
     else:
         checked.run(sys.executable, "-m", "ruff", "check", "--no-cache", ".")
-    checked.pytest()
-    checked.pytest("tests/test_author.py")
+        checked.pytest()
+        checked.pytest("tests/test_author.py")
 
 
 def test_each_render_uses_the_answers_module_of_the_template_it_renders(tmp_path):

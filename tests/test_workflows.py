@@ -456,8 +456,8 @@ def test_go_ci_template_job_follows_the_template_without_python(tmp_path):
     template, env = template_repository(tmp_path)
     answers = json.dumps({"template_updates": "yes", "language": "go"})
     run_ok(
-        [sys.executable, "-m", "cruft", "create", "--no-input", "--output-dir", str(tmp_path / "out")]
-        + ["--extra-context", answers, f"file://{template}"],
+        [sys.executable, "-m", "cruft", "create", "--no-input"]
+        + ["--output-dir", str(tmp_path / "out"), "--extra-context", answers, f"file://{template}"],
         tmp_path,
         env,
     )
