@@ -91,42 +91,12 @@ PYTHON_MATRIX = [
     ),
 ]
 
-PYTHON_FILES = {
-    "module.json",
-    "main.py",
-    "timod_loop.py",
-    "requirements.txt",
-    "requirements-dev.txt",
-    "pyproject.toml",
-    "README.md",
-    "LICENSE",
-    ".gitignore",
-    ".gitattributes",
-    ".editorconfig",
-    "tools/manifest.py",
-    "tools/thingsdb_peer.py",
-    "tests/conftest.py",
-    "tests/test_config.py",
-    "tests/test_functions.py",
-    "tests/test_handlers.py",
-    "tests/test_loop.py",
-    "tests/test_manifest.py",
-    "tests/test_protocol.py",
-}
-
-
 def ruff(project, *args: str):
     return project.run(sys.executable, "-m", "ruff", *args, "--no-cache", ".")
 
 
 @pytest.mark.parametrize("answers", PYTHON_MATRIX)
 class TestPythonMatrix:
-    def test_has_the_python_files_and_no_go_files(self, baked, answers):
-        project = baked(language="python", **answers)
-        files = project.files()
-        assert files >= PYTHON_FILES
-        assert not [f for f in files if f.endswith(".go") or f.startswith(("bin/", "tools/build"))]
-
     def test_module_json_is_accepted_by_thingsdb_and_lists_each_function(self, baked, answers):
         project = baked(language="python", **answers)
         text = project.read("module.json")
