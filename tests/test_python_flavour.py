@@ -91,6 +91,7 @@ PYTHON_MATRIX = [
     ),
 ]
 
+
 def ruff(project, *args: str):
     return project.run(sys.executable, "-m", "ruff", *args, "--no-cache", ".")
 
