@@ -1005,6 +1005,7 @@ class AnswersExtension(Extension):
         environment.globals["project_files"] = json.loads(
             (Path(__file__).resolve().parent / "project_files.json").read_text(encoding="utf-8")
         )["files"]
+        environment.globals["binary_path"] = binary_path  # bin/<module>_<os>_<arch>
         environment.globals["function_key"] = FUNCTION_KEY  # module.json and both flavours
         environment.globals["max_error_message"] = MAX_ERROR_MESSAGE
         environment.globals["max_nesting"] = MAX_NESTING

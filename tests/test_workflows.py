@@ -277,6 +277,28 @@ class TestGeneratedWorkflows:
         ]
         positions = [script.index(part) for part in order]
         assert positions == sorted(positions)
+        # Go: every file of bin/ attested once pushed, with only the permissions that takes.
+        attests = [s for s in job["steps"] if s.get("uses", "").startswith("actions/attest@")]
+        pushed = next(i for i, s in enumerate(job["steps"]) if "git push" in s.get("run", ""))
+        ci = load_yaml(project.file(".github/workflows/ci.yml"))
+        ci_attests = [
+            s
+            for s in ci["jobs"]["release"]["steps"]
+            if s.get("uses", "").startswith("actions/attest@")
+        ]
+        if answers["language"] == "go":
+            assert [s["with"] for s in attests + ci_attests] == [{"subject-path": "bin/*"}] * 2
+            assert job["steps"].index(attests[0]) > pushed
+            for permissions in (job["permissions"], ci["jobs"]["release"]["permissions"]):
+                assert permissions == {
+                    "contents": "write",
+                    "id-token": "write",
+                    "attestations": "write",
+                }
+            assert "gh attestation verify bin/" in project.read("README.md")
+        else:
+            assert not attests and not ci_attests
+            assert job["permissions"] == {"contents": "write"}
         setups = [s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-")]
         # no shared cache in a workflow that publishes (cache poisoning); setup-go caches
         # unless told not to, setup-python only when asked
