@@ -28,6 +28,14 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 ANSWERS_FILE = "module-answers.json"
 # module-python-weather -> python, weather; module-go-my-thing -> go, my_thing
 REPO_NAME = re.compile(r"module-(?P<language>python|go)-(?P<name>.+)")
+# The answers a user may give: cookiecutter.json's keys, without the template's private ones.
+ANSWER_NAMES = [
+    key
+    for key in json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
+    if not key.startswith("_")
+]
+# An answer reaches cookiecutter as one command-line argument, which Linux caps at 128 KiB.
+MAX_ANSWER_BYTES = 100_000
 
 
 class BootstrapError(Exception):
@@ -35,11 +43,38 @@ class BootstrapError(Exception):
 
 
 def event_payload() -> dict:
+    """The event GitHub Actions describes in GITHUB_EVENT_PATH; {} where it says nothing."""
     path = os.environ.get("GITHUB_EVENT_PATH")
     if not path:
         return {}
-    with open(path, encoding="utf-8") as file:
-        return json.load(file)
+    try:
+        with open(path, encoding="utf-8") as file:
+            event = json.load(file)
+    except (OSError, ValueError, RecursionError) as exc:
+        raise BootstrapError(f"GITHUB_EVENT_PATH: not a readable JSON event ({exc})") from None
+    return event if isinstance(event, dict) else {}
+
+
+def repository_of(event: dict) -> dict:
+    repository = event.get("repository")
+    return repository if isinstance(repository, dict) else {}
+
+
+def answer_problem(key: str, value: object) -> str | None:
+    """Why an answer cannot be passed to cookiecutter as one, or None."""
+    if key not in ANSWER_NAMES:
+        return f"{key!r} is not an answer of this template (answers: {', '.join(ANSWER_NAMES)})"
+    if not isinstance(value, str):
+        return f"{key}: must be a string"
+    if "\0" in value:
+        return f"{key}: holds a NUL character"
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        return f"{key}: not valid Unicode text"
+    if size > MAX_ANSWER_BYTES:
+        return f"{key}: {size} bytes, more than {MAX_ANSWER_BYTES}"
+    return None
 
 
 def answers_from_repository(repository: str, event: dict, repo_dir: Path) -> dict[str, str]:
@@ -51,17 +86,24 @@ def answers_from_repository(repository: str, event: dict, repo_dir: Path) -> dic
         answers["language"] = match["language"]
         answers["module_name"] = match["name"].replace("-", "_")
         answers["go_module_path"] = f"github.com/{owner}/{name}".lower()
-    description = (event.get("repository") or {}).get("description")
+    description = repository_of(event).get("description")
     if description:
+        problem = answer_problem("description", description)
+        if problem:
+            raise BootstrapError(f"the repository's {problem}")
         answers["description"] = description
     answers_file = repo_dir / ANSWERS_FILE
     if answers_file.is_file():
         try:
             given = json.loads(answers_file.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise BootstrapError(f"{ANSWERS_FILE}: not JSON ({exc})") from None
-        if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise BootstrapError(f"{ANSWERS_FILE}: not JSON ({reason})") from None
+        if not isinstance(given, dict):
             raise BootstrapError(f"{ANSWERS_FILE}: must be a JSON object of strings")
+        problems = [answer_problem(key, value) for key, value in given.items()]
+        if any(problems):
+            raise BootstrapError("\n".join(f"{ANSWERS_FILE}: {p}" for p in problems if p))
         answers.update(given)
     if "language" not in answers or "module_name" not in answers:
         raise BootstrapError(
@@ -103,12 +145,12 @@ def git(repo_dir: Path, *args: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     repo_dir = Path.cwd()
-    event = event_payload()
-    if (event.get("repository") or {}).get("is_template"):
-        print("This is the template repository itself: nothing to do.")
-        return 0
     repository = os.environ.get("GITHUB_REPOSITORY", "")
     try:
+        event = event_payload()
+        if repository_of(event).get("is_template") is True:
+            print("This is the template repository itself: nothing to do.")
+            return 0
         if "/" not in repository:
             raise BootstrapError("GITHUB_REPOSITORY is not set (run inside GitHub Actions)")
         answers = answers_from_repository(repository, event, repo_dir)

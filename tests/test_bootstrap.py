@@ -190,3 +190,60 @@ def test_the_bootstrap_workflow_runs_only_outside_the_template_and_pushes_with_i
     assert any("python hooks/bootstrap.py" in run for run in runs)
     secret_steps = [s for s in steps if "BOOTSTRAP_TOKEN" in json.dumps(s.get("env", {}))]
     assert [s["name"] for s in secret_steps] == ["Push"]
+
+
+HOSTILE_ANSWERS = [
+    pytest.param(
+        {"--output-dir": "/elsewhere"}, "'--output-dir' is not an answer", id="option-as-key"
+    ),
+    pytest.param({"--debug-file": "log.txt"}, "'--debug-file' is not an answer", id="debug-file"),
+    pytest.param({"_extensions": "x"}, "'_extensions' is not an answer", id="private-key"),
+    pytest.param({"description": "a\0b"}, "description: holds a NUL character", id="nul"),
+    pytest.param({"description": "x" * 200_000}, "200000 bytes, more than", id="200-kb"),
+    pytest.param({"functions": ["echo"]}, "functions: must be a string", id="not-a-string"),
+    pytest.param("[" * 100_000 + "]" * 100_000, "not JSON (nested too deeply)", id="deep-nesting"),
+]
+
+
+@pytest.mark.parametrize("given, line", HOSTILE_ANSWERS)
+def test_answers_file_keys_are_answers_only_and_bad_input_is_one_line(
+    new_repository, tmp_path, given, line
+):
+    """No key of module-answers.json becomes a cookiecutter option (--output-dir, --debug-file
+    would write outside the repository); bad input changes nothing, in one line."""
+    repo = new_repository
+    text = given if isinstance(given, str) else json.dumps(given)
+    (repo.path / "module-answers.json").write_text(text, encoding="utf-8")
+    repo.git("add", "--all")
+    repo.git("commit", "-q", "-m", "Answers")
+    before = repo.state()
+    result = repo.bootstrap("acme/module-python-demo", {"repository": {"is_template": False}})
+    assert result.returncode == 1, result.stdout
+    assert line in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) == 2  # the heading and the one problem
+    assert repo.state() == before
+    assert not (tmp_path / "elsewhere").exists() and not (repo.path / "log.txt").exists()
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param({"repository": "acme/module-python-demo"}, id="repository-not-an-object"),
+        pytest.param(["not", "an", "object"], id="event-not-an-object"),
+    ],
+)
+def test_an_event_of_another_shape_is_read_as_saying_nothing(new_repository, event):
+    result = new_repository.bootstrap("acme/module-python-demo", event)
+    assert result.returncode == 0, result.stderr
+    assert "Generated the module demo (python)." in result.stdout
+
+
+def test_a_description_with_a_nul_changes_nothing(new_repository):
+    repo = new_repository
+    before = repo.state()
+    event = {"repository": {"is_template": False, "description": "bad\0byte"}}
+    result = repo.bootstrap("acme/module-python-demo", event)
+    assert result.returncode == 1
+    assert "the repository's description: holds a NUL character" in result.stderr
+    assert "Traceback" not in result.stderr and repo.state() == before
