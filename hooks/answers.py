@@ -954,6 +954,34 @@ def template_sources() -> frozenset[str]:
     return frozenset(sources)
 
 
+def mark_defaults_while_rendering(extension: AnswersExtension) -> None:
+    """Tell ``extension`` which answer cookiecutter renders, so that its preprocess renders
+    only the template's own default of that answer as Jinja.
+
+    cookiecutter renders the answers in cookiecutter.json's order, each into a dict it fills in
+    that order: the dict's length names the answer. A text equal to some other template string
+    (``description={{cookiecutter.module_name}}``, the project folder's name) stays data.
+    """
+    prompt = cookiecutter.prompt
+    render_variable = getattr(prompt, "render_variable_unmarked", prompt.render_variable)
+    defaults = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
+    order = [key for key in defaults if key != "__prompts__"]  # cookiecutter pops __prompts__
+
+    def render_marked(env: Any, raw: Any, cookiecutter_dict: Any) -> Any:
+        if env is not extension.environment or not isinstance(raw, str):
+            return render_variable(env, raw, cookiecutter_dict)
+        position = len(cookiecutter_dict)
+        key = order[position] if position < len(order) else None
+        extension.rendering_default = key is not None and raw == defaults[key]
+        try:
+            return render_variable(env, raw, cookiecutter_dict)
+        finally:
+            extension.rendering_default = None
+
+    prompt.render_variable_unmarked = render_variable
+    prompt.render_variable = render_marked
+
+
 def _yes_no_as_bool(getattr_: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
     """Jinja's attribute lookup, reading the yes/no answers as booleans wherever they come from.
 
@@ -1016,6 +1044,9 @@ class AnswersExtension(Extension):
         self._literals: list[str] = []
         environment.globals["_answer_literal"] = self._literals.__getitem__
         Questions(cookiecutter.prompt).install()
+        # While cookiecutter renders an answer: whether it is that answer's own default.
+        self.rendering_default: bool | None = None
+        mark_defaults_while_rendering(self)
         environment.getattr = _yes_no_as_bool(environment.getattr)
         hooks_logger = logging.getLogger("cookiecutter.hooks")
         # Every render loads its own copy of this module: one filter of the name is enough.
@@ -1024,7 +1055,13 @@ class AnswersExtension(Extension):
 
     def preprocess(self, source, name, filename=None):
         # Files of the template are loaded by name; strings (answers, defaults, hooks) are not.
-        if name is not None or source in template_sources():
+        if name is not None:
+            return source
+        if self.rendering_default is not None:
+            # An answer: template code only where it is the template's own default for it.
+            if self.rendering_default:
+                return source
+        elif source in template_sources():
             return source
         self._literals.append(source)
         return f"{{{{ _answer_literal({len(self._literals) - 1}) }}}}"

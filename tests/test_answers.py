@@ -300,6 +300,31 @@ def test_answers_are_data_never_jinja(tmp_path):
     assert not list(tmp_path.rglob("PWNED")) and not (TEMPLATE_DIR / "PWNED").exists()
 
 
+# Strings the template itself renders as Jinja: its folder's name and the computed defaults.
+TEMPLATE_STRINGS = [
+    "{{cookiecutter.module_name}}",
+    DEFAULT_ANSWERS["repo_name"],
+    DEFAULT_ANSWERS["go_module_path"],
+    DEFAULT_ANSWERS["__answers_checked"],
+]
+
+
+@pytest.mark.parametrize("text", TEMPLATE_STRINGS)
+def test_an_answer_equal_to_a_template_string_is_data_too(tmp_path, text):
+    result = run_cookiecutter(tmp_path, {"description": text, "author_name": text})
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / VALID["module_name"]
+    assert json.loads((project / "module.json").read_text())["doc"] == text
+    assert text in (project / "LICENSE").read_text()
+
+
+def test_an_answer_given_as_its_own_default_is_rendered_as_the_default(tmp_path):
+    result = run_cookiecutter(tmp_path, {"repo_name": DEFAULT_ANSWERS["repo_name"]})
+    assert result.returncode == 0, result.stderr
+    readme = (tmp_path / VALID["module_name"] / "README.md").read_text()
+    assert f"/module-python-{VALID['module_name']}@v" in readme
+
+
 def test_description_keeps_its_line_breaks_in_module_json(tmp_path):
     result = run_cookiecutter(tmp_path, {"description": "one\r\ntwo\n"})
     assert result.returncode == 0, result.stderr

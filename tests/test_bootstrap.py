@@ -247,3 +247,12 @@ def test_a_description_with_a_nul_changes_nothing(new_repository):
     assert result.returncode == 1
     assert "the repository's description: holds a NUL character" in result.stderr
     assert "Traceback" not in result.stderr and repo.state() == before
+
+
+def test_a_description_equal_to_a_template_string_is_data(new_repository):
+    repo = new_repository
+    event = {"repository": {"is_template": False, "description": "{{cookiecutter.module_name}}"}}
+    result = repo.bootstrap("acme/module-python-demo", event)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((repo.path / "module.json").read_text(encoding="utf-8"))
+    assert manifest["doc"] == "{{cookiecutter.module_name}}"
