@@ -22,6 +22,7 @@ import importlib.util
 import json
 import keyword
 import logging
+import math
 import re
 import sys
 from collections.abc import Callable, Iterable, MutableMapping
@@ -187,7 +188,14 @@ THINGSDB_OPTION_ARGUMENTS = frozenset({"load", "deep"})
 OPTIONS_ARGUMENT = "options"
 # Python keywords cannot name a handler's parameter; `self` is taken by methods.
 PYTHON_RESERVED = frozenset(keyword.kwlist) | {"self"}
-INT64 = (-(2**63), 2**63 - 1)
+# The integers ThingsDB reads in module.json: yajl refuses beyond LLONG_MAX either way, so
+# -2**63 (which int64 holds) is out too.
+INT64 = (-(2**63 - 1), 2**63 - 1)
+# How deep a default's lists and things may nest: enough for any real default, and far below
+# what the renderers and Python's recursion limit take.
+MAX_DEFAULT_NESTING = 32
+# Methods the generated Go argument structs have, which a field may not shadow.
+GO_ARGS_METHODS = frozenset({"Defaults"})
 # A sample value of each type: used in the generated README, tests and try-out examples.
 SAMPLES: dict[str, Any] = {
     "str": "hello",
@@ -393,6 +401,34 @@ def _default_fits(type_: str, value: Any) -> bool:
     return type_ in kinds and isinstance(value, kinds[type_])
 
 
+def _refuse_constant(name: str) -> Any:
+    # json.loads takes NaN and Infinity, which are not JSON and which ThingsDB refuses.
+    raise ValueError(f"{name} is not JSON")
+
+
+def _default_value_problem(value: Any, depth: int = 0) -> str | None:
+    """What in a default (at any depth) the module.json, Python and Go it lands in cannot hold."""
+    if depth > MAX_DEFAULT_NESTING:
+        return f"nests lists and things more than {MAX_DEFAULT_NESTING} deep"
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if is_int and not INT64[0] <= value <= INT64[1]:
+        return f"holds {value}, an integer that does not fit in 64 bits"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "holds a number too large for a 64-bit float"
+    texts = [value] if isinstance(value, str) else list(value) if isinstance(value, dict) else []
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"holds {text!r}, which is not valid Unicode (a lone surrogate)"
+    inner = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in inner:
+        problem = _default_value_problem(item, depth + 1)
+        if problem:
+            return problem
+    return None
+
+
 def parse_argument(function: str, text: str) -> Argument:
     """One ``name[: type][ = default]`` of a signature."""
     match = _ARGUMENT.fullmatch(text)
@@ -411,12 +447,17 @@ def parse_argument(function: str, text: str) -> Argument:
     if default is None:
         return Argument(name, type_)
     try:
-        value = json.loads(default)
+        value = json.loads(default, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise SignatureError(f"the default of {name!r} nests too deeply") from None
     except ValueError:
         raise SignatureError(
             f"the default of {name!r}, {default.strip()!r}, is not a JSON literal "
             '(strings in double quotes: "text"; numbers; true, false, null; [...]; {...})'
         ) from None
+    problem = _default_value_problem(value)
+    if problem:
+        raise SignatureError(f"the default of {name!r} {problem}")
     if type_ == "bytes" and value is not None:
         raise SignatureError(f"a bytes argument ({name!r}) can only default to null")
     if not _default_fits(type_, value):
@@ -518,6 +559,10 @@ def _check_functions(value: str, language: str) -> list[str]:
     return problems
 
 
+def _is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
 def _signature_problems(signature: Signature, language: str) -> list[str]:
     """What is wrong with one parsed signature, besides what parsing already refused."""
     name = signature.name
@@ -529,6 +574,9 @@ def _signature_problems(signature: Signature, language: str) -> list[str]:
     problems = []
     if name in THINGSDB_RESERVED:
         problems.append(f"{name} is a reserved word in ThingsDB")
+    if language == "python" and _is_dunder(name):
+        # `async def __name__` would replace the module's own __name__, and so on.
+        problems.append(f"{name}: names like __x__ are Python's own; rename the function")
     seen: dict[str, str] = {}
     for argument in signature.arguments:
         arg = argument.name
@@ -548,6 +596,13 @@ def _signature_problems(signature: Signature, language: str) -> list[str]:
             )
         if language == "python" and arg in PYTHON_RESERVED:
             problems.append(f"argument {arg!r} is a Python keyword; rename it")
+        if language == "python" and _is_dunder(arg):
+            problems.append(f"argument {arg!r}: names like __x__ are Python's own; rename it")
+        if language == "go" and go_name(arg) in GO_ARGS_METHODS:
+            problems.append(
+                f"argument {arg!r} gives the Go field {go_name(arg)}, a method of the "
+                "arguments struct; rename it"
+            )
         if language == "go":
             other = next((a for a in seen if go_name(a) == go_name(arg) and a != arg), None)
             if other:

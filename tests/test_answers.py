@@ -228,6 +228,18 @@ BAD_ANSWERS = [
     ({"functions": "hi = |this| this.a(); this.b()"}, "functions", "exactly one statement"),
     ({"functions": "true()"}, "functions", "reserved"),
     ({"language": "go", "functions": "f(a_b, aB)"}, "functions", "same Go field"),
+    # what the answers once let through and the baked project's own checks then refused
+    ({"functions": "f(a: float = NaN)"}, "functions", "JSON literal"),
+    ({"functions": "f(a: float = 1e400)"}, "functions", "too large for a 64-bit float"),
+    ({"functions": "f(a: any = 18446744073709551616)"}, "functions", "64 bits"),
+    ({"functions": "f(a: int = -9223372036854775808)"}, "functions", "64 bits"),
+    ({"functions": "f(a: list = [[1, 18446744073709551616]])"}, "functions", "64 bits"),
+    ({"functions": 'f(a: str = "\\ud800")'}, "functions", "lone surrogate"),
+    ({"functions": "f(a: list = " + "[" * 250 + "]" * 250 + ")"}, "functions", "32 deep"),
+    ({"functions": "f(a: list = " + "[" * 5000 + "]" * 5000 + ")"}, "functions", "too deeply"),
+    ({"functions": "__name__"}, "functions", "Python's own"),
+    ({"functions": "f(__class__: int)"}, "functions", "Python's own"),
+    ({"language": "go", "functions": "f(defaults: int = 1)"}, "functions", "a method of"),
 ]
 
 
