@@ -1,15 +1,22 @@
-"""Tests for the module.json validator that generated projects ship as tools/manifest.py.
+"""Tests for the module.json validator that generated projects ship: tools/manifest.py in the
+Python flavour, its Go port (internal/manifest, run as `go run ./tools/manifest`) in the Go one.
 
-The validator is loaded straight from the template directory: it is copied verbatim into every
-generated project, so what is tested here is exactly what users get.
+The Python validator is loaded straight from the template directory: it is copied verbatim into
+every generated project, so what is tested here is exactly what users get. The Go one is built
+once per session from a baked Go project, and both command lines must answer every case here
+alike: same lines, same exit status.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import manifest  # tools/manifest.py of the project template (on sys.path through conftest)
@@ -319,3 +326,511 @@ def test_cli_exits_2_with_one_line_and_no_traceback_for_an_unreadable_path(tmp_p
     assert "Traceback" not in output
     assert len(output.splitlines()) == 1
     assert output.startswith(f"{name}: cannot read the file")
+
+
+# --- the Go port: internal/manifest and go run ./tools/manifest -------------------------------
+
+GO_SOURCES = ("internal/manifest", "tools/manifest")
+# The one piece of Jinja the Go sources hold: the import path of the package.
+GO_IMPORT = '"{{ cookiecutter.go_module_path }}/internal/manifest"'
+DEFAULT = manifest.DEFAULT_PLATFORM
+
+
+def test_go_sources_hold_no_jinja_but_the_import_path():
+    paths = [p for folder in GO_SOURCES for p in (PROJECT_TEMPLATE_DIR / folder).glob("*.go")]
+    assert len(paths) > 5
+    assert GO_IMPORT in (PROJECT_TEMPLATE_DIR / "tools/manifest/main.go").read_text("utf-8")
+    for path in paths:
+        source = path.read_text("utf-8").replace(GO_IMPORT, "")
+        for marker in ("{{", "{%", "{#"):
+            assert marker not in source, f"{path.name} holds {marker}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one run of a checker's command line gave."""
+
+    status: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="session")
+def go_checker(baked, tmp_path_factory) -> Path:
+    """The Go checker's command, built once from a baked Go project."""
+    if shutil.which("go") is None:
+        pytest.skip("needs the go command")
+    binary = tmp_path_factory.mktemp("go-checker") / "manifest"
+    baked(language="go").run("go", "build", "-o", str(binary), "./tools/manifest")
+    return binary
+
+
+def _go(binary: Path, cwd: Path, *args: str | bytes) -> Outcome:
+    result = subprocess.run([binary, *args], cwd=cwd, capture_output=True, timeout=60, check=False)
+    return Outcome(result.returncode, _text(result.stdout), _text(result.stderr))
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _python(capsys, cwd: Path, *args: str) -> Outcome:
+    """tools/manifest.py's command line, its main() run in this process: a process per case
+    would cost a hundred times the Go binary's run. Output goes to capsys's UTF-8 streams."""
+    capsys.readouterr()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(cwd)
+        status = manifest.main(list(args))
+    out, err = capsys.readouterr()
+    return Outcome(status, out, err)
+
+
+def _write(folder: Path, files: dict[str | bytes, str | bytes]) -> Path:
+    for name, content in files.items():
+        path = folder / (os.fsdecode(name) if isinstance(name, bytes) else name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return folder
+
+
+# The repository the vectors were recorded with (MANIFEST-VECTORS.md), without requirements.txt.
+VECTOR_REPO = {
+    "demo.py": "import json\n",
+    "run.sh": "#!/bin/sh\n",
+    "bin/run": "#!/bin/sh\n",
+    "extra/data.txt": "data\n",
+}
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["id"] for v in VECTORS])
+def test_go_and_python_give_the_server_verdict_on_each_vector(vector, go_checker, capsys, tmp_path):
+    _write(tmp_path, {"module.json": vector["module_json"]})
+    args = ("--platform", DEFAULT)
+    python = _python(capsys, tmp_path, *args)
+    server = f"module.json: {vector['error'] or 'ok'}\n"
+    assert python == Outcome(0 if vector["accepted"] else 1, server, "")
+    assert _go(go_checker, tmp_path, *args) == python
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["id"] for v in VECTORS])
+def test_go_and_python_lint_each_vector_alike(vector, go_checker, capsys, tmp_path):
+    _write(tmp_path, {**VECTOR_REPO, "module.json": vector["module_json"]})
+    assert _go(go_checker, tmp_path) == _python(capsys, tmp_path)
+
+
+def _map_keys(vector: dict) -> list[str]:
+    """The platform keys of the vector's `main` and `includes` maps."""
+    try:
+        data = json.loads(vector["module_json"])
+    except ValueError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    includes = data.get("includes")
+    values = [data.get("main"), *(includes if isinstance(includes, list) else [])]
+    return [key for value in values if isinstance(value, dict) for key in value]
+
+
+# Each key a vector's maps name, other than linux/amd64, and one that none names.
+PLATFORM_CASES = [
+    pytest.param(vector["module_json"], key, id=f"{vector['id']}-on-{key}")
+    for vector in VECTORS
+    if _map_keys(vector)
+    for key in dict.fromkeys([*_map_keys(vector), "freebsd/arm"])
+    if key != DEFAULT
+]
+
+
+def test_platform_cases_cover_main_and_includes_maps():
+    assert len(PLATFORM_CASES) >= 6
+
+
+@pytest.mark.parametrize(("text", "platform"), PLATFORM_CASES)
+def test_go_and_python_agree_on_other_platform_keys(text, platform, go_checker, capsys, tmp_path):
+    _write(tmp_path, {"module.json": text})
+    args = ("--platform", platform)
+    assert _go(go_checker, tmp_path, *args) == _python(capsys, tmp_path, *args)
+
+
+# The start of a manifest that the server accepts, for cases about what follows.
+HEAD = '{"version": "1", "main": "demo.py", '
+
+
+def _check(case_id: str, text: str, platform: str = DEFAULT):
+    return pytest.param(text, platform, id=case_id)
+
+
+def _head(case_id: str, rest: str, platform: str = DEFAULT):
+    return _check(case_id, HEAD + rest, platform)
+
+
+CLOSURES = [
+    "|this| this.msg('Hello')",
+    "|a, b| a + b",
+    "||nil",
+    "",
+    "|x| x; 1",
+    "x + 1",
+    "|x|",
+    "|x| 'open",
+    "|x| 'it''s' /* c */ // d",
+    "\u3000|x| x",
+    "\x1c|x| x",
+    "|x| 'a''",
+    "|a,| a",
+    "|x| (x",
+    "|x| x)",
+    "|1| x",
+    "hello world",
+    "|x| x;",
+]
+
+# check_manifest's cases above, and the parser's corners: module.json and a platform key.
+CHECK_CASES = [
+    _check("first-value-wins", '{"version": "1.0", "version": "1.0.0.0", "main": "demo.py"}'),
+    _head("every-value-type-checked", '"main": 5}'),
+    _check("white-space-after-the-root", HEAD[:-2] + "}\n\n"),
+    _check("token-after-the-root", HEAD[:-2] + '} "x"'),
+    _check("literal-cut-after-the-root", HEAD[:-2] + "} tru"),
+    _check("number-cut-by-the-end", '{"main": "demo.py", "version": 1'),
+    *(
+        _head(f"closure-{i}", f'"exposes": {{"f": {json.dumps(c)}}}}}')
+        for i, c in enumerate(CLOSURES)
+    ),
+    _check("lone-low-surrogate-in-a-key", '{"\\udc00": 1}'),
+    _check("surrogate-pair-in-a-key", '{"\\ud83d\\ude00": 1}'),
+    _check("high-surrogate-with-any-escape", '{"\\ud800\\u0041": 1}'),
+    _check("high-surrogate-skips-a-character", '{"x\\ud800\u00e9y": 1}'),
+    _check("high-surrogate-skips-a-backslash", '{"\\ud800\\\\n": 1}'),
+    _check("key-shown-up-to-a-nul", '{"a\\u0000b": 1}'),
+    _check("every-escape-in-a-key", '{"\\"\\\\\\/\\b\\f\\n\\r\\t": 1}'),
+    _check("version-in-exponent-form", '{"main": "demo.py", "version": 1e16}'),
+    _check("version-double-rounded", '{"main": "demo.py", "version": 1.23456789}'),
+    _check("largest-integer", '{"main": "demo.py", "version": 9223372036854775807}'),
+    _check("smallest-integer", '{"main": "demo.py", "version": -9223372036854775808}'),
+    _check("double-overflow", '{"main": "demo.py", "version": 1e400}'),
+    _check("double-underflow", '{"main": "demo.py", "version": 1e-400}'),
+    _check("integer-of-4000-digits", '{"main": "demo.py", "version": 1' + "0" * 4000 + "}"),
+    _head("deep-double-shown-whole", '"defaults": {"deep": 1e300}}'),
+    _head("deep-tiny-negative", '"defaults": {"deep": -1e-7}}'),
+    _head("deep-double-over", '"defaults": {"deep": 127.5}}'),
+    _head("default-key-repeated-past-a-nul", '"defaults": {"x\\u0000y": 1, "x\\u0000y": 2}}'),
+    _head("default-repeated-across-maps", '"defaults": {"x": 1}, "defaults": {"x": 2}}'),
+    _head("string-main-before-a-map", '"main": {"linux/amd64": "/x"}}'),
+    _check("map-main-before-a-string", '{"main": {"linux/amd64": "/x"}, "main": "demo.py"}'),
+    _check(
+        "first-map-entry-wins", '{"version": "1", "main": {"linux/amd64": "a", "linux/amd64": "/"}}'
+    ),
+    _check(
+        "requirements-by-the-platform-main",
+        '{"version": "1", "main": {"a": "demo.py", "b": "run.sh"}, "requirements": []}',
+        "b",
+    ),
+    _check("empty-platform-key", '{"version": "1", "main": {"": "demo.py"}}', ""),
+    _head("includes-map-naming-the-key-at-the-cut", '"includes": [{"linux/amd64": "/x"'),
+    _head("includes-map-naming-the-key-then-bad-json", '"includes": [{"linux/amd64": "x" ]'),
+    _head(
+        "includes-map-naming-the-key-then-a-type-error",
+        '"includes": [{"linux/amd64": "x"}], "doc": 1}',
+    ),
+    _check(
+        "python-main-by-the-bytes-past-a-nul",
+        '{"version": "1", "main": "a\\u0000.py", "requirements": []}',
+    ),
+    _head("name-of-256-characters", '"exposes": {"' + "f" * 256 + '": {}}}'),
+    _head(
+        "argmap-item-repeated-past-a-nul", '"exposes": {"f": {"argmap": ["a\\u0000", "a\\u0000"]}}}'
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "platform"), CHECK_CASES)
+def test_go_and_python_check_alike(text, platform, go_checker, capsys, tmp_path):
+    _write(tmp_path, {"module.json": text})
+    args = (f"--platform={platform}",)
+    assert _go(go_checker, tmp_path, *args) == _python(capsys, tmp_path, *args)
+
+
+def _lint_case(case_id: str, files: list[str], **fields):
+    return pytest.param(_json(**fields), files, id=case_id)
+
+
+ARM64 = {"linux/aarch64": "bin/a", "linux/arm64": "bin/a"}
+TWO_BINARIES = {"linux/amd64": "bin/a", "darwin/arm64": "bin/b"}
+DISPATCH_TAKEN = {"add": {"defaults": {"function": "add"}, "argmap": ["a", "function"]}}
+DISPATCH_MISSING = {"add": {"argmap": ["a"]}, "sub": {"defaults": {"function": "add"}}}
+DISPATCH_CLOSURE = {"hi": "|this| this.add(1)", "add": {"defaults": {"function": "add"}}}
+DISPATCH_NAMES = {'\u00e9"': {}, "\U0001f600": {"defaults": {"function": 1}}}
+
+# _lint's cases above, and more of the lint rules: module.json and the files beside it.
+LINT_CASES = [
+    _lint_case(
+        "clean-python-manifest",
+        ["main.py", "timod_loop.py", "requirements.txt"],
+        version="0.1.0",
+        main="main.py",
+        includes=["timod_loop.py"],
+    ),
+    _lint_case("parser-rejection", [], version="v1", main="demo.py"),
+    _lint_case(
+        "rejected-on-one-claimed-platform",
+        [],
+        version="1",
+        main={"linux/amd64": "bin/a", "darwin/arm64": "demo.py"},
+        requirements=[],
+    ),
+    _lint_case("every-claimed-platform", ["bin/a", "bin/b"], version="1", main=TWO_BINARIES),
+    _lint_case("rejected-alike-on-every-platform", [], version="v1", main=TWO_BINARIES),
+    _lint_case(
+        "rejected-differently-per-platform",
+        [],
+        version="1",
+        main={"linux/amd64": "run.sh", "darwin/arm64": "demo.py"},
+        requirements=[],
+        includes=[{"darwin/arm64": "x"}],
+    ),
+    _lint_case("requirements-list", ["demo.py"], version="1", main="demo.py", requirements=["a"]),
+    _lint_case("requirements-empty", ["demo.py"], version="1", main="demo.py", requirements=[]),
+    _lint_case("requirements-map", [], version="1", main="demo.py", requirements={"a": 1}),
+    _lint_case("requirements-null", ["demo.py"], version="1", main="demo.py", requirements=None),
+    _lint_case("nul-in-doc", [], version="1", main="demo.py", doc="a\u0000b"),
+    _lint_case("crlf-in-doc", [], version="1", main="demo.py", doc="a\r\nb"),
+    _lint_case("version-double", [], version=1.0, main="demo.py"),
+    _lint_case("version-integer", [], version=11, main="demo.py"),
+    _lint_case("version-string", [], version="1.0", main="demo.py"),
+    _lint_case("version-in-exponent-form", [], version=1e16, main="demo.py"),
+    _lint_case("version-small-double", [], version=1e-05, main="demo.py"),
+    _lint_case("version-double-of-16-digits", [], version=1234567890123456.0, main="demo.py"),
+    _lint_case("linux-arm64-alone", [], version="1", main={"linux/arm64": "bin/a"}),
+    _lint_case("linux-arm64-with-aarch64", [], version="1", main=ARM64),
+    _lint_case("linux-arm-alone", [], version="1", main={"linux/arm": "bin/a"}),
+    _lint_case(
+        "linux-arm-with-armv6l", [], version="1", main={"linux/arm": "a", "linux/armv6l": "a"}
+    ),
+    _lint_case(
+        "keys-thingsdb-never-computes",
+        [],
+        version="1",
+        main={"linux/amd64": "bin/a", "linux/x86_64": "bin/a", "Darwin/arm64": "bin/b"},
+    ),
+    _lint_case(
+        "non-ascii-uppercase-key-and-i686",
+        [],
+        version="1",
+        main={"\u00c9/x": "bin/a", "freebsd/i686": "bin/b"},
+    ),
+    _lint_case("bin-subfolder", [], version="1", main={"linux/amd64": "bin/linux/demo"}),
+    _lint_case(
+        "includes-in-blob-subfolders",
+        [],
+        version="1",
+        main="demo.py",
+        includes=["bin/data/x.txt", "blobs/a/b"],
+    ),
+    _lint_case("flat-bin", ["bin/demo"], version="1", main={"linux/amd64": "bin/demo"}),
+    _lint_case("includes-map", [], version="1", main="demo.py", includes=[{"darwin/arm64": "x"}]),
+    _lint_case(
+        "includes-plain",
+        ["demo.py", "x.txt", "requirements.txt"],
+        version="1",
+        main="demo.py",
+        includes=["x.txt"],
+    ),
+    _lint_case("files-missing", ["bin/a"], version="1", main=TWO_BINARIES, includes=["x/y.txt"]),
+    _lint_case(
+        "files-there",
+        ["bin/a", "bin/b", "x/y.txt"],
+        version="1",
+        main=TWO_BINARIES,
+        includes=["x/y.txt"],
+    ),
+    _lint_case(
+        "files-that-are-not-files",
+        ["demo.py", "extra/x"],
+        version="1",
+        main="demo.py/.",
+        includes=["extra"],
+    ),
+    _lint_case("requirements-txt-missing", ["demo.py"], version="1", main="demo.py"),
+    _lint_case(
+        "requirements-txt-there", ["demo.py", "requirements.txt"], version="1", main="demo.py"
+    ),
+    _lint_case("dispatch-key-taken", [], version="1", main="demo.py", exposes=DISPATCH_TAKEN),
+    _lint_case(
+        "dispatch-key-missing-or-wrong", [], version="1", main="demo.py", exposes=DISPATCH_MISSING
+    ),
+    _lint_case(
+        "dispatch-with-a-closure", [], version="1", main="demo.py", exposes=DISPATCH_CLOSURE
+    ),
+    _lint_case(
+        "dispatch-message-in-ascii-json", [], version="1", main="demo.py", exposes=DISPATCH_NAMES
+    ),
+    _lint_case("repository-without-the-files", [], version="1", main="a.py", includes=["b.txt"]),
+    pytest.param('{"version": "1", "main": {"linux/amd64": "bin/a"', ["bin/a"], id="cut-short-map"),
+    pytest.param('"demo.py"', [], id="root-not-a-map"),
+    pytest.param("", [], id="empty-file"),
+]
+
+
+@pytest.mark.parametrize(("text", "files"), LINT_CASES)
+def test_go_and_python_lint_alike(text, files, go_checker, capsys, tmp_path):
+    _write(tmp_path, {**dict.fromkeys(files, ""), "module.json": text})
+    assert _go(go_checker, tmp_path) == _python(capsys, tmp_path)
+
+
+# The Python checker does not close `{}`: _json_events pushes "map" at its opening brace but
+# does not pop it at the closing one, as yajl does. So it rejects an empty map in an array as
+# invalid JSON, where the server accepts it, and reads one brace too many after one. The Go
+# port follows yajl.
+EMPTY_MAPS = [
+    pytest.param('{"version": "1", "main": "demo.py", "includes": [{}]}', "ok", id="in-an-array"),
+    pytest.param(
+        '{"version": "1", "main": "demo.py", "defaults": {"x": [{}, {}]}}', "ok", id="in-a-default"
+    ),
+    pytest.param(
+        '{"version": "1", "main": "demo.py", "exposes": {}} }',
+        manifest.ALLOC_ERROR,
+        id="brace-after",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "verdict"), EMPTY_MAPS)
+def test_go_checker_closes_an_empty_map_as_yajl_does(text, verdict, go_checker, tmp_path):
+    _write(tmp_path, {"module.json": text})
+    assert _go(go_checker, tmp_path, "--platform", DEFAULT) == Outcome(
+        0 if verdict == "ok" else 1, f"module.json: {verdict}\n", ""
+    )
+
+
+@pytest.mark.xfail(strict=True, reason="tools/manifest.py does not pop its stack at `{}`")
+@pytest.mark.parametrize(("text", "verdict"), EMPTY_MAPS)
+def test_python_checker_closes_an_empty_map_as_yajl_does(
+    text, verdict, go_checker, capsys, tmp_path
+):
+    _write(tmp_path, {"module.json": text})
+    args = ("--platform", DEFAULT)
+    assert _python(capsys, tmp_path, *args) == _go(go_checker, tmp_path, *args)
+
+
+# Texts on which the Python checker raises instead of answering: int() refuses more than 4300
+# digits, and _decode() reads a half escape after the character a lone high surrogate skips.
+PYTHON_RAISES = [
+    pytest.param(
+        '{"main": "demo.py", "version": 1' + "0" * 100000 + "}",
+        manifest.ALLOC_ERROR,
+        id="integer-of-100000-digits",
+    ),
+    pytest.param('{"\\ud800\\\\x": 1}', "unsupported key `??` in module.json", id="then-escape"),
+    pytest.param('{"\\ud800\\\\": 1}', "unsupported key `??` in module.json", id="then-backslash"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), PYTHON_RAISES)
+def test_go_checker_answers_where_the_python_one_raises(text, message, go_checker, tmp_path):
+    _write(tmp_path, {"module.json": text})
+    assert _go(go_checker, tmp_path, "--platform", DEFAULT) == Outcome(
+        1, f"module.json: {message}\n", ""
+    )
+
+
+@pytest.mark.xfail(strict=True, raises=(ValueError, KeyError, IndexError), reason="it raises")
+@pytest.mark.parametrize(("text", "message"), PYTHON_RAISES)
+def test_python_checker_answers_where_it_raises(text, message, capsys, tmp_path):
+    _write(tmp_path, {"module.json": text})
+    assert _python(capsys, tmp_path, "--platform", DEFAULT) == Outcome(
+        1, f"module.json: {message}\n", ""
+    )
+
+
+IMPORTS = [
+    *(
+        pytest.param({"main.py": f"import json\n{s}\n"}, ["helpers.py"], id=s.replace(" ", "-"))
+        for s in ["import helpers", "from helpers import x", "import helpers.sub as s"]
+    ),
+    pytest.param(
+        {"main.py": "import lib\n", "lib.py": "from util import x\n"},
+        ["util/__init__.py"],
+        id="import-of-an-include",
+    ),
+]
+
+
+@pytest.mark.parametrize(("sources", "local"), IMPORTS)
+def test_go_lint_leaves_out_only_the_python_import_check(
+    sources, local, go_checker, capsys, tmp_path
+):
+    """A Go module's main entries are binaries: the Go checker does not read Python imports."""
+    includes = [name for name in sources if name != "main.py"]
+    text = _json(version="1", main="main.py", includes=includes)
+    _write(
+        tmp_path,
+        {**sources, **dict.fromkeys([*local, "requirements.txt"], ""), "module.json": text},
+    )
+    python = _python(capsys, tmp_path)
+    lines = python.stdout.splitlines(keepends=True)
+    rest = [line for line in lines if "` imports `" not in line]
+    assert len(rest) < len(lines)  # the Python checker flags the import
+    assert _go(go_checker, tmp_path) == Outcome(
+        1 if rest else 0, "".join(rest) or "module.json: ok\n", ""
+    )
+
+
+# The command lines as processes: exit status, stderr, and what reaches a terminal.
+GOOD = _json(version="1.0.0", main="demo.py", requirements=[])
+TWO_PROBLEMS = _json(version=1.0, main="demo.py")
+SURROGATES = '{"\\udc00": 1, "\\ud83d\\ude00": 2}'
+MAIN_MAP = _json(version=1.0, main={"linux/aarch64": "bin/x"})
+CLI_CASES = [
+    pytest.param({"module.json": GOOD, "demo.py": ""}, [], id="ok-exits-0"),
+    pytest.param({"module.json": TWO_PROBLEMS}, ["module.json"], id="problems-exit-1"),
+    pytest.param({"module.json": HEAD + "}"}, [], id="invalid-json"),
+    pytest.param({"module.json": b'{"main": "d\xe9mo.py"}'}, [], id="bytes-not-utf8"),
+    pytest.param({"module.json": SURROGATES}, [], id="surrogates-escaped-on-output"),
+    pytest.param({}, ["missing.json"], id="missing-file-exits-2"),
+    pytest.param({}, ["."], id="directory-exits-2"),
+    pytest.param({}, [""], id="empty-path-exits-2"),
+    pytest.param({}, ["nope/../module.json"], id="path-not-cleaned"),
+    pytest.param(
+        {"a/module.json": GOOD, "a/demo.py": ""}, ["a//module.json"], id="files-beside-it"
+    ),
+    pytest.param({b"m\xffodule.json": GOOD}, [b"m\xffodule.json"], id="file-name-not-utf8"),
+    pytest.param({}, ["a", "b"], id="two-paths-print-usage"),
+    pytest.param({}, ["-h"], id="h-prints-usage"),
+    pytest.param({}, ["--help"], id="help-prints-usage"),
+    pytest.param({}, ["--platform"], id="platform-without-a-key-prints-usage"),
+    pytest.param({}, ["--platform", "a", "--platform=b"], id="platform-twice-prints-usage"),
+    pytest.param({"module.json": MAIN_MAP}, ["--platform", "linux/aarch64"], id="platform-given"),
+    pytest.param({"module.json": MAIN_MAP}, ["module.json", "--platform=x"], id="platform-last"),
+]
+
+
+def _python_process(cwd: Path, *args: str | bytes) -> Outcome:
+    result = subprocess.run(
+        [sys.executable, str(VALIDATOR), *args],
+        cwd=cwd,
+        capture_output=True,
+        timeout=60,
+        check=False,
+        # the Go command writes UTF-8 whatever the locale
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    return Outcome(result.returncode, _text(result.stdout), _text(result.stderr))
+
+
+def _same_command(outcome: Outcome) -> Outcome:
+    """The usage line names the command, which is all that differs."""
+    stderr = re.sub(
+        r"^usage: (python tools/manifest\.py|go run \./tools/manifest) ", "usage: ", outcome.stderr
+    )
+    return Outcome(outcome.status, outcome.stdout, stderr)
+
+
+@pytest.mark.parametrize(("files", "args"), CLI_CASES)
+def test_go_and_python_command_lines_answer_alike(files, args, go_checker, tmp_path):
+    _write(tmp_path, files)
+    go = _go(go_checker, tmp_path, *args)
+    python = _python_process(tmp_path, *args)
+    assert "Traceback" not in python.stderr
+    assert _same_command(go) == _same_command(python)
+    assert len((go.stdout + go.stderr).splitlines()) >= 1

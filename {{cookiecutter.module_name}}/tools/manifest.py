@@ -19,7 +19,10 @@ Public API:
   that platform key, else the exact status message it reports.
 - ``lint_manifest(text, repo_dir)``: problems that block an install on one of the platforms
   `main` claims, or that the parser accepts but that break a real install or a later release.
-- Command line: ``python tools/manifest.py [PATH]`` (default ``module.json``).
+- Command line: ``python tools/manifest.py [--platform KEY] [PATH]`` (default ``module.json``).
+  With ``--platform KEY`` it gives only ``check_manifest``'s verdict for a node with that
+  platform key, without the lint rules. The Go flavour's ``go run ./tools/manifest`` takes the
+  same arguments and writes the same lines.
 
 Standard library only; runs on Python 3.9+.
 """
@@ -1034,13 +1037,21 @@ def _missing_files(tree: _Map, files: list[tuple[str, str]], repo_dir: str) -> l
 # --------------------------------------------------------------------------------------------
 
 
+USAGE = "usage: python tools/manifest.py [--platform KEY] [PATH]  (default: module.json)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python tools/manifest.py [PATH]``: exit 0 when fine, 1 on problems, 2 when unreadable."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) > 1 or (args and args[0] in ("-h", "--help")):
-        print("usage: python tools/manifest.py [PATH]  (default: module.json)", file=sys.stderr)
+    """``python tools/manifest.py [--platform KEY] [PATH]``: exit 0 when fine, 1 on problems, 2
+    when unreadable.
+
+    With ``--platform KEY`` (or ``--platform=KEY``) only the server's verdict on a node with that
+    platform key is given (``check_manifest``), without the lint rules.
+    """
+    arguments = _parse_args(sys.argv[1:] if argv is None else argv)
+    if arguments is None:
+        print(USAGE, file=sys.stderr)
         return 2
-    path = args[0] if args else "module.json"
+    path, platform_key = arguments
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -1052,12 +1063,43 @@ def main(argv: list[str] | None = None) -> int:
     except UnicodeDecodeError:
         problems = [ALLOC_ERROR]  # yajl rejects bytes that are not UTF-8
     else:
-        problems = lint_manifest(text, os.path.dirname(path) or ".")
+        if platform_key is None:
+            problems = lint_manifest(text, os.path.dirname(path) or ".")
+        else:
+            problem = check_manifest(text, platform_key)
+            problems = [problem] if problem else []
     for problem in problems:
         _say(f"{path}: {problem}", sys.stdout)
     if not problems:
         _say(f"{path}: ok", sys.stdout)
     return 1 if problems else 0
+
+
+def _parse_args(args: list[str]) -> tuple[str, str | None] | None:
+    """(path, platform key or None) from ``[--platform KEY] [PATH]``; None when they do not fit."""
+    path: str | None = None
+    platform_key: str | None = None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in ("-h", "--help"):
+            return None
+        if arg == "--platform" or arg.startswith("--platform="):
+            if platform_key is not None:
+                return None
+            if arg == "--platform":
+                i += 1
+                if i == len(args):
+                    return None
+                platform_key = args[i]
+            else:
+                platform_key = arg.partition("=")[2]
+        elif path is None:
+            path = arg
+        else:
+            return None
+        i += 1
+    return ("module.json" if path is None else path), platform_key
 
 
 def _say(line: str, stream: Any) -> None:
