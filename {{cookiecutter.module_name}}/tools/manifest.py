@@ -112,6 +112,11 @@ def _lex_string(text: str, pos: int) -> tuple[str, int]:
             raise _JsonSyntaxError("inside a string, '\\' occurs before an invalid character")
 
 
+def _hex4(raw: str, at: int) -> int | None:
+    digits = raw[at : at + 4]
+    return int(digits, 16) if len(digits) == 4 and all(c in _HEX for c in digits) else None
+
+
 def _decode(raw: str) -> str:
     """yajl_string_decode() on the text between the quotes (escapes already checked)."""
     out: list[str] = []
@@ -121,20 +126,28 @@ def _decode(raw: str) -> str:
             out.append(raw[i])
             i += 1
             continue
+        # A backslash the surrogate rule below skipped past leaves a half-read escape: "?".
+        if i + 1 >= len(raw):
+            out.append("?")
+            break
         if raw[i + 1] != "u":
-            out.append(_ESCAPES[raw[i + 1]])
+            out.append(_ESCAPES.get(raw[i + 1], "?"))
             i += 2
             continue
-        code = int(raw[i + 2 : i + 6], 16)
+        code = _hex4(raw, i + 2)
+        if code is None:
+            out.append("?")
+            i += 2
+            continue
         i += 6
         if code & 0xFC00 == 0xD800:
             # yajl pairs a high surrogate with whatever \uXXXX escape follows; without one it
             # writes "?" and skips the next character.
-            if not raw.startswith("\\u", i):
+            low = _hex4(raw, i + 2) if raw.startswith("\\u", i) else None
+            if low is None:
                 out.append("?")
                 i += 1
                 continue
-            low = int(raw[i + 2 : i + 6], 16)
             i += 6
             code = ((code & 0x3F) << 10) | ((((code >> 6) & 0xF) + 1) << 16) | (low & 0x3FF)
         out.append(chr(code))
@@ -181,7 +194,8 @@ def _lex_number(text: str, pos: int) -> tuple[tuple[str, Any], int]:
         is_double = True
     raw = text[pos:i]
     if not is_double:
-        value = int(raw)
+        # More digits than LLONG_MAX has is an overflow (and int() refuses over 4300 digits).
+        value = int(raw) if len(raw.lstrip("-")) <= 20 else LLONG_MAX + 1
         if abs(value) > LLONG_MAX:  # yajl_parse_integer(): "integer overflow"
             raise _JsonSyntaxError("integer overflow")
         return ("integer", value), i
@@ -243,6 +257,7 @@ def _json_events(text: str) -> Iterator[tuple[str, Any]]:
                 yield "map_key", value
                 state = "colon"
             elif kind == "}" and state == "first_key":
+                stack.pop()
                 yield "end_map", None
                 state = _after_value(stack)
             else:  # a trailing comma lands here too
