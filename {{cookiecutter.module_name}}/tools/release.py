@@ -3,23 +3,24 @@
 
 ThingsDB installs a module from a tag (``new_module(name, 'github.com/OWNER/REPO@vX.Y.Z')``)
 and re-installs it only when the ``version`` in module.json changes. A release is therefore:
-bump that version, rebuild ``bin/`` (Go modules), commit, tag ``v<version>`` and push. CI
-checks the pushed tag and creates the GitHub release; the Release workflow (Actions tab) runs
-this same script and creates the release itself.
+run the checks, bump that version (and the README's install lines), commit, tag ``v<version>``
+and push. CI checks the pushed tag and creates the GitHub release; the Release workflow
+(Actions tab) runs this same script and creates the release itself.
 
 Commands (run from anywhere in the repository):
 
-  python tools/release.py release 0.2.0             check, bump, build, commit, tag v0.2.0
-                                                    and push, from the default branch only
+  python tools/release.py release 0.2.0             check, bump, commit, tag v0.2.0 and push,
+                                                    from the default branch only
   python tools/release.py release 0.2.0 --no-push   the same, without pushing
-  python tools/release.py check-tag v0.2.0          does the checked-out tag match module.json
-                                                    (and, for Go, do bin/'s binaries rebuild
-                                                    bit for bit from the source)?
+  python tools/release.py check                     the checks a release runs first (CI runs
+                                                    these: one list, so they cannot disagree)
+  python tools/release.py check-tag v0.2.0          does the checked-out tag match module.json?
   python tools/release.py check-bump                warn when module code changed since the
                                                     last tag but the version did not
 
-Errors are one line on stderr and a non-zero exit status; inside GitHub Actions, errors and
-warnings are workflow annotations instead. Standard library only; Python 3.9+.
+Errors are one line on stderr and a non-zero exit status (2 for a bad command line); inside
+GitHub Actions, errors and warnings are workflow annotations instead. Standard library only;
+Python 3.9+.
 """
 
 from __future__ import annotations
@@ -30,18 +31,19 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from manifest import VERSION  # ThingsDB's version rule, kept in one place
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = "module.json"
+README = "README.md"
 TAG_PREFIX = "v"
-# Files of a Go module that end up in its binaries (besides the *.go files of the main package).
-GO_MODULE_FILES = ("go.mod", "go.sum")
-# A Go release as `go version` names it (not a development build).
-GO_RELEASE = re.compile(r"go1\.[0-9]+(?:\.[0-9]+)?")
+# A module source on GitHub pinned to a tag, as new_module takes it (the version is checked
+# apart, and may not run on into more digits or dots).
+PINNED_SOURCE = re.compile(r"(github\.com/[\w.-]+/[\w.-]+@v)([0-9][0-9.]*)")
 
 
 class ReleaseError(Exception):
@@ -77,18 +79,15 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-# --- running git and go ----------------------------------------------------------------------
+# --- running commands ------------------------------------------------------------------------
 
 
-def run(
-    *command: str, capture: bool = True, check: bool = True, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess:
+def run(*command: str, capture: bool = True, check: bool = True) -> subprocess.CompletedProcess:
     """Run a command in the repository root; a failure becomes a one-line ReleaseError."""
     try:
         result = subprocess.run(
             command,
             cwd=ROOT,
-            env=env,
             text=True,
             # git prints files as they are (a module.json at an old tag need not be UTF-8)
             encoding="utf-8",
@@ -243,42 +242,35 @@ def with_version(text: str, version: str) -> str:
     return updated
 
 
-def is_go_module(manifest: dict[str, Any]) -> bool:
-    """The Go flavour: main maps platforms to binaries, built by tools/build."""
-    return isinstance(manifest.get("main"), dict) and (ROOT / "tools" / "build").is_dir()
+def with_install_lines(text: str, version: str) -> str:
+    """The README with the sources pinned in its install lines (lines that call new_module)
+    moved to the tag of ``version``. Other lines, such as a deploy_module example, stay."""
+
+    def moved(match: re.Match) -> str:
+        old = match.group(2).rstrip(".")  # a full stop ending a sentence
+        if not VERSION.fullmatch(old):
+            return match.group(0)
+        return match.group(1) + version + match.group(2)[len(old) :]
+
+    lines = text.splitlines(keepends=True)
+    return "".join(
+        PINNED_SOURCE.sub(moved, line) if "new_module(" in line else line for line in lines
+    )
 
 
-def check_manifest_file() -> None:
-    """Run tools/manifest.py (ThingsDB's own checks) when the repository has it."""
-    checker = ROOT / "tools" / "manifest.py"
-    if checker.is_file():
-        result = run(sys.executable, str(checker), MANIFEST, check=False)
-        if result.returncode != 0:
-            problem = (result.stdout or result.stderr).strip().splitlines()
-            raise ReleaseError(problem[0] if problem else f"{MANIFEST} failed its checks")
-
-
-def go_release_of(binaries: list[str]) -> str | None:
-    """The Go release that built the committed binaries (``go version FILE``), if any.
-
-    Go builds are reproducible with the same Go release only, so the tag check rebuilds with
-    the release that built bin/ (Go fetches it when it is not the local one): bin/ may come
-    from a local release or from the Release workflow alike.
-    """
-    existing = [name for name in binaries if (ROOT / name).is_file()]
-    if not existing:
-        return None
-    found = set()
-    for line in run("go", "version", *existing, check=False).stdout.splitlines():
-        words = line.rpartition(": ")[2].split()
-        if words and GO_RELEASE.fullmatch(words[0]):
-            found.add(words[0])
-    if len(found) > 1:
-        raise ReleaseError(
-            f"bin/ holds binaries of several Go releases ({', '.join(sorted(found))}): "
-            "rebuild it with one (go run ./tools/build) and commit"
-        )
-    return found.pop() if found else None
+def write_version(text: str, version: str) -> None:
+    """Write the new version into module.json and the README's install lines."""
+    (ROOT / MANIFEST).write_bytes(with_version(text, version).encode("utf-8"))
+    readme = ROOT / README
+    try:
+        old = readme.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReleaseError(f"cannot read {README}: {exc}") from None
+    new = with_install_lines(old, version)
+    if new != old:
+        readme.write_bytes(new.encode("utf-8"))
 
 
 # --- release ---------------------------------------------------------------------------------
@@ -289,25 +281,136 @@ def current_branch() -> str | None:
     return result.stdout.strip() or None
 
 
-def project_checks(go: bool) -> list[list[str]]:
-    """The project's own checks, as CI runs them: a release that fails one publishes nothing."""
+@dataclass
+class Check:
+    """One of the project's checks: what is typed, what runs, and what names a failure."""
+
+    command: str  # as it is typed, and as messages name it
+    argv: list[str]  # what runs: output that names failures more reliably
+    judge: Callable[[subprocess.CompletedProcess], tuple[str, str]]  # (problem, log)
+    # Reads module.json: a release runs it on the bumped one, even with --skip-checks.
+    after_bump: bool = False
+
+
+def first_lines(result: subprocess.CompletedProcess) -> tuple[str, str]:
+    """A failure by exit status, named by the first lines of its output."""
+    if result.returncode == 0:
+        return "", ""
+    output = (result.stdout + "\n" + result.stderr).strip()
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    missing = re.search(r"No module named '?([\w.]+)", output)
+    if missing:
+        return (
+            f"{missing.group(1)} is not installed: python -m pip install -r requirements-dev.txt",
+            output,
+        )
+    if not lines:
+        return f"exit {result.returncode}", ""
+    return listed_lines(lines, 3), output
+
+
+def ruff_findings(result: subprocess.CompletedProcess) -> tuple[str, str]:
+    """ruff check: the lines it reports (path:line:column: code message)."""
+    if result.returncode == 0:
+        return "", ""
+    found = [line for line in result.stdout.splitlines() if re.match(r"\S.*:\d+:\d+: ", line)]
+    if not found:
+        return first_lines(result)
+    return listed_lines(found, 3), result.stdout
+
+
+def ruff_unformatted(result: subprocess.CompletedProcess) -> tuple[str, str]:
+    """ruff format --check: the files it would reformat."""
+    if result.returncode == 0:
+        return "", ""
+    # ruff 0.9 and newer point at each file (" --> main.py:3:1"); older ones list them
+    files = re.findall(r"^ *--> (.+?):\d+:\d+$", result.stdout, re.MULTILINE)
+    files += re.findall(r"^Would reformat: (.+)$", result.stdout, re.MULTILINE)
+    if not files:
+        return first_lines(result)
+    return f"not ruff-formatted: {listed(files, 5)}; run ruff format .", ""
+
+
+def failing_tests(result: subprocess.CompletedProcess) -> tuple[str, str]:
+    """pytest (with -rfE): the tests that failed, and the files that did not even collect."""
+    if result.returncode == 0:
+        return "", ""
+    failed = re.findall(r"^FAILED (\S+)", result.stdout, re.MULTILINE)
+    errors = re.findall(r"^ERROR (\S+)", result.stdout, re.MULTILINE)
+    problems = []
+    if failed:
+        problems.append(f"failing tests: {listed(failed, 5)}")
+    if errors:
+        problems.append(f"errors in: {listed(errors, 5)}")
+    if not problems:
+        return first_lines(result)
+    return "; ".join(problems), result.stdout
+
+
+def listed(items: list[str], limit: int) -> str:
+    """Up to ``limit`` items, then how many more there are."""
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def listed_lines(lines: list[str], limit: int) -> str:
+    shown = "; ".join(lines[:limit])
+    return shown + (f"; and {len(lines) - limit} more lines" if len(lines) > limit else "")
+
+
+def project_checks() -> list[Check]:
+    """The project's checks, as CI runs them (``python tools/release.py check``): a release that
+    fails one publishes nothing. Quick ones first; module.json's last, as a release bumps it."""
     python = sys.executable
-    checks = [[python, "tools/manifest.py"]]
-    if go:
-        checks += [["go", "vet", "./..."], ["go", "test", "./..."]]
-    checks.append([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"])
-    return checks
+    return [
+        Check(
+            "ruff check .",
+            [python, "-m", "ruff", "check", "--no-cache", "--output-format=concise", "."],
+            ruff_findings,
+        ),
+        Check(
+            "ruff format --check .",
+            [python, "-m", "ruff", "format", "--no-cache", "--check", "."],
+            ruff_unformatted,
+        ),
+        Check(
+            "python -m pytest",
+            [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE"],
+            failing_tests,
+        ),
+        Check(
+            "python tools/manifest.py", [python, "tools/manifest.py"], first_lines, after_bump=True
+        ),
+    ]
 
 
-def run_checks(go: bool) -> None:
-    for command in project_checks(go):
-        shown = " ".join(["python" if command[0] == sys.executable else command[0], *command[1:]])
-        say(f"Checking: {shown}")
-        result = run(*command, check=False)
-        if result.returncode != 0:
-            lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-            last = lines[-1].strip() if lines else f"exit {result.returncode}"
-            raise ReleaseError(f"`{shown}` failed ({last}); nothing was changed")
+class CheckFailed(ReleaseError):
+    """A check failed; the message names what."""
+
+
+def run_checks(checks: list[Check]) -> None:
+    """Run the checks, stopping at the first failure after printing what it printed."""
+    for check in checks:
+        say(f"Checking: {check.command}")
+        problem, log = check.judge(run(*check.argv, check=False))
+        if problem:
+            if log:
+                print(log.rstrip("\n"), file=sys.stderr, flush=True)
+            raise CheckFailed(f"`{check.command}` failed ({problem})")
+
+
+def cmd_check() -> int:
+    run_checks(project_checks())
+    say("All checks passed.")
+    return 0
+
+
+def release_checks(checks: list[Check]) -> None:
+    """Run checks for a release, which changes nothing (or undoes its changes) when one fails."""
+    try:
+        run_checks(checks)
+    except CheckFailed as exc:
+        raise ReleaseError(f"{exc}; nothing was changed") from None
 
 
 def default_branch(remote: str | None) -> str:
@@ -377,25 +480,19 @@ def cmd_release(version: str, push: bool, remote: str | None, checks: bool = Tru
         )
     if has_remote:
         ensure_up_to_date(remote, branch)
-    go = is_go_module(read_manifest(text))
-    if go:
-        run("go", "version")  # a clear error before anything changes when Go is missing
     if checks:
-        run_checks(go)
+        release_checks([check for check in project_checks() if not check.after_bump])
 
     before = git("rev-parse", "HEAD")
-    (ROOT / MANIFEST).write_bytes(with_version(text, version).encode("utf-8"))
     try:
-        if go:
-            say(f"Building bin/ for {tag} (go run ./tools/build) ...")
-            run("go", "run", "./tools/build", capture=False)
-        check_manifest_file()
+        write_version(text, version)
+        release_checks([check for check in project_checks() if check.after_bump])
         git("add", "--", MANIFEST)
-        if go:
-            git("add", "--all", "--", "bin")
+        if (ROOT / README).is_file():
+            git("add", "--", README)
         git("commit", "-q", "-m", f"Release {tag}")
     except BaseException:
-        restore_work_tree(go)
+        restore_work_tree()
         raise
     try:
         git("tag", "-a", tag, "-m", f"Release {tag}")
@@ -425,14 +522,11 @@ def undo_release(before: str, tag: str) -> None:
     run("git", "reset", "-q", "--hard", before, check=False)
 
 
-def restore_work_tree(go: bool) -> None:
+def restore_work_tree() -> None:
     """Undo a release that stopped before its commit (the work tree was clean before)."""
-    run("git", "reset", "-q", "--", MANIFEST, check=False)
-    run("git", "checkout", "-q", "--", MANIFEST, check=False)
-    if go:
-        run("git", "reset", "-q", "--", "bin", check=False)
-        run("git", "checkout", "-q", "--", "bin", check=False)
-        run("git", "clean", "-fdq", "--", "bin", check=False)
+    for path in (MANIFEST, README):
+        run("git", "reset", "-q", "--", path, check=False)
+        run("git", "checkout", "-q", "--", path, check=False)
 
 
 # --- check-tag -------------------------------------------------------------------------------
@@ -457,28 +551,7 @@ def cmd_check_tag(tag: str) -> int:
             f"tag the commit that sets the version to {version!r} (python tools/release.py "
             f"release {version})"
         )
-    manifest = read_manifest(text)
-    if is_go_module(manifest):
-        binaries = sorted({v for v in manifest["main"].values() if isinstance(v, str)})
-        builder = go_release_of(binaries)
-        env = None
-        if builder:
-            # the same Go release as the one that built bin/ (GOTOOLCHAIN fetches it if need be)
-            env = dict(os.environ, GOTOOLCHAIN=builder)
-        say(
-            f"Rebuilding bin/ from the source of {tag} with {builder or 'the local Go'} "
-            "(go run ./tools/build -check) ..."
-        )
-        result = run("go", "run", "./tools/build", "-check", capture=False, check=False, env=env)
-        if result.returncode != 0:
-            raise ReleaseError(
-                f"the binaries in bin/ at {tag} do not rebuild bit for bit from its source "
-                "(see above): release with python tools/release.py or the Release workflow, "
-                "which build bin/ before tagging"
-            )
-        say(f"{tag} matches {MANIFEST}'s version, and bin/ rebuilds bit for bit.")
-    else:
-        say(f"{tag} matches {MANIFEST}'s version.")
+    say(f"{tag} matches {MANIFEST}'s version.")
     return 0
 
 
@@ -486,7 +559,7 @@ def cmd_check_tag(tag: str) -> int:
 
 
 def module_files(manifest: dict[str, Any], candidates: list[str]) -> list[str]:
-    """The files among ``candidates`` that ThingsDB installs, or that become the binaries."""
+    """The files among ``candidates`` that ThingsDB installs."""
     installed: set[str] = set()
     main = manifest.get("main")
     if isinstance(main, str):
@@ -498,17 +571,7 @@ def module_files(manifest: dict[str, Any], candidates: list[str]) -> list[str]:
         installed.update(v for v in includes if isinstance(v, str))
     if isinstance(main, str) and main.endswith(".py") and "requirements" not in manifest:
         installed.add("requirements.txt")  # ThingsDB pip-installs it
-    go = isinstance(main, dict)
-
-    def counts(path: str) -> bool:
-        if path in installed:
-            return True
-        if go and (path in GO_MODULE_FILES or path.startswith("bin/")):
-            return True
-        # the Go main package: *.go files at the root, tests excepted
-        return go and "/" not in path and path.endswith(".go") and not path.endswith("_test.go")
-
-    return [path for path in candidates if counts(path)]
+    return [path for path in candidates if path in installed]
 
 
 def last_tag() -> str | None:
@@ -577,15 +640,24 @@ def suggest_next(version: str) -> str:
 # --- command line ----------------------------------------------------------------------------
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """A bad command line is one line too (an annotation in GitHub Actions), exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        error(f"{message} (python tools/release.py -h for help)")
+        sys.exit(2)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python tools/release.py",
         description="Release the module: module.json's version is its one version.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     release = commands.add_parser(
         "release",
-        help="bump module.json's version, rebuild bin/ (Go), commit, tag v<version>, push",
+        help="run the checks, bump module.json's version (and the README's install lines), "
+        "commit, tag v<version>, push",
     )
     release.add_argument("version", help="the new version, e.g. 0.2.0 (no v)")
     release.add_argument("--no-push", action="store_true", help="commit and tag, but do not push")
@@ -595,11 +667,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     release.add_argument(
         "--skip-checks",
         action="store_true",
-        help="do not run the tests and checks first (for CI, which ran them in an earlier step)",
+        help="run only the module.json check (for CI, which ran the others in an earlier step)",
+    )
+    commands.add_parser(
+        "check",
+        help="run the checks a release runs first: "
+        + ", ".join(check.command for check in project_checks()),
     )
     check_tag = commands.add_parser(
-        "check-tag",
-        help="check that TAG matches module.json's version (Go: and that bin/ rebuilds exactly)",
+        "check-tag", help="check that TAG matches module.json's version"
     )
     check_tag.add_argument("tag", help="the release tag, e.g. v0.2.0 (or refs/tags/v0.2.0)")
     commands.add_parser(
@@ -616,6 +692,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_release(
                 args.version, push=not args.no_push, remote=args.remote, checks=not args.skip_checks
             )
+        if args.command == "check":
+            return cmd_check()
         if args.command == "check-tag":
             return cmd_check_tag(args.tag)
         return cmd_check_bump()
