@@ -1,6 +1,7 @@
 """The Go flavour: baked with several platform sets and function lists, vetted, tested, and
 cross-built; every binary is checked to be an executable for its platform, built bit for bit
-the same each time.
+the same each time. A Go project is a Go project: its wire battery (protocol_test.go), its
+function tables (functions_test.go) and its try-out command (tools/peer) run with go alone.
 
 The Go build cache is shared with the rest of the machine (no temporary GOCACHE), so after the
 first run only the link steps are repeated.
@@ -15,7 +16,6 @@ import re
 import shutil
 import struct
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -76,6 +76,8 @@ GO_FILES = {
     "main_test.go",
     "handlers.go",
     "handlers_test.go",
+    "functions_test.go",
+    "protocol_test.go",
     "config.go",
     "internal/module/args.go",
     "internal/module/args_test.go",
@@ -87,32 +89,95 @@ GO_FILES = {
     "internal/mpack/check_test.go",
     "internal/mpack/decode.go",
     "internal/mpack/decode_test.go",
+    "internal/peer/args.go",
+    "internal/peer/manifest.go",
+    "internal/peer/module.go",
+    "internal/peer/msgpack.go",
+    "internal/peer/peer.go",
+    "internal/peer/peer_test.go",
+    "internal/peer/render.go",
     "internal/wire/wire.go",
     "internal/wire/wire_test.go",
     "tools/build/main.go",
     "tools/build/main_test.go",
     "tools/build/platforms.json",
-    "tools/manifest.py",
-    "tools/thingsdb_peer.py",
-    "tests/conftest.py",
-    "tests/test_protocol.py",
-    "tests/test_functions.py",
-    "pyproject.toml",
-    "requirements-dev.txt",
+    "tools/peer/main.go",
+    "tools/peer/main_test.go",
     "README.md",
     "LICENSE",
     ".gitignore",
     ".gitattributes",
     ".editorconfig",
 }
-PYTHON_ONLY_FILES = {
-    "main.py",
-    "timod_loop.py",
-    "requirements.txt",
-    "tests/test_config.py",
-    "tests/test_handlers.py",
-    "tests/test_manifest.py",
+# The packages under internal/: the machinery, the peer, the module.json rules.
+INTERNAL_PACKAGES = {"module", "mpack", "peer", "wire", "manifest"}
+# Every package `go test ./...` must find tests in (others may be added).
+TESTED_PACKAGES = {
+    "",
+    "/internal/module",
+    "/internal/mpack",
+    "/internal/peer",
+    "/internal/wire",
+    "/tools/build",
+    "/tools/peer",
 }
+# The wire battery of protocol_test.go, a port of the Python flavour's tests/test_protocol.py
+# (its subtests are that file's parameters), plus the body too large to keep.
+PROTOCOL_TESTS = {
+    "TestUnknownFunctionIsALookupErrorNamingIt",
+    "TestRequestWithoutFunctionIsALookupError",
+    "TestRepliesCarryThePidOfTheirRequestAcrossTheWrap",
+    "TestErrorMessageFitsWhatThingsDBTakes",
+    "TestRequestThatIsNotAThingIsATypeError",
+    "TestConfigurationGetsOneAnswerAndARefusalIsLogged",
+    "TestConfigurationGetsOneAnswerAndARefusalIsLogged/a-thing",
+    "TestConfigurationGetsOneAnswerAndARefusalIsLogged/a-string",
+    "TestConfigurationGetsOneAnswerAndARefusalIsLogged/nil",
+    "TestConfigurationThatIsNotMessagePackGetsBadData",
+    "TestHeaderSplitAcrossReadsIsAssembled",
+    "TestBodySplitAcrossReadsIsAssembled",
+    "TestLargeRequestIsReadWhole",
+    "TestLargeRequestIsReadWhole/1-mib",
+    "TestLargeRequestIsReadWhole/16-mib",
+    "TestBodyLargerThanTheModuleKeepsGetsBadDataAndTheStreamStaysInStep",
+    "Test1000RequestsInOneWriteAreEachAnswered",
+    "TestUnknownPackageTypeGetsBadDataAndTheModuleKeepsServing",
+    "TestBodyThatIsNotMessagePackGetsBadData",
+    "TestEmptyBodyGetsBadData",
+    "TestNestingDeeperThanTheDecoderTakesGetsBadData",
+    "TestNestingDeeperThanTheDecoderTakesGetsBadData/1024-levels-decoded",
+    "TestNestingDeeperThanTheDecoderTakesGetsBadData/1025-levels",
+    "TestNestingDeeperThanTheDecoderTakesGetsBadData/16-million-levels",
+    "TestWrongCheckByteGetsBadData",
+    "TestHeaderAnnouncingMoreThanThingsDBEverSendsEndsTheModule",
+    "TestHeaderAnnouncingMoreThanThingsDBEverSendsEndsTheModule/1-gib-and-1",
+    "TestHeaderAnnouncingMoreThanThingsDBEverSendsEndsTheModule/4-gib",
+    "TestSIGTERMExitsCleanly",
+    "TestEndOfInputExitsCleanlyAfterAnsweringWhatCameBefore",
+    "TestTruncatedHeaderThenEndOfInputExitsCleanly",
+}
+TEST_RESULT = re.compile(r"^\s*--- (PASS|FAIL|SKIP): (\S+)", re.MULTILINE)
+
+
+def go_test_results(output: str) -> dict[str, str]:
+    """`go test -v` output: each test and subtest that ran, and PASS, FAIL or SKIP."""
+    return {name: result for result, name in TEST_RESULT.findall(output)}
+
+
+def go_test(project, *args: str) -> subprocess.CompletedProcess:
+    """`go test -count=1 -v` in the project, whatever its exit status."""
+    return subprocess.run(
+        ["go", "test", "-count=1", "-v", *args],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def functions_tests(project) -> set[str]:
+    """The top-level tests of the project's functions_test.go."""
+    return set(re.findall(r"^func (Test\w+)\(", project.read("functions_test.go"), re.MULTILINE))
 
 
 def go_answers(answers: dict) -> dict:
@@ -214,18 +279,16 @@ def run_build(project, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("answers", GO_MATRIX)
 class TestGoMatrix:
-    def test_has_the_go_files_and_no_python_module_files(self, baked, answers):
+    def test_has_the_go_files_and_no_python(self, baked, answers):
         files = baked(**go_answers(answers)).files()
         assert files >= GO_FILES
-        assert not files & PYTHON_ONLY_FILES
-        assert {f for f in files if f.startswith("tests/")} == {
-            "tests/conftest.py",
-            "tests/test_protocol.py",
-            "tests/test_functions.py",
-        }
+        python = {f for f in files if f.endswith((".py", ".toml")) or "requirements" in f}
+        assert not python, python
+        assert not [f for f in files if f.startswith("tests/")]
         # The machinery's packages, and nothing else, under internal/.
-        assert {f for f in files if f.startswith("internal/")} == {
-            f for f in GO_FILES if f.startswith("internal/")
+        assert {f.split("/")[1] for f in files if f.startswith("internal/")} == INTERNAL_PACKAGES
+        assert {f for f in files if f.startswith(("internal/peer/", "internal/module/"))} == {
+            f for f in GO_FILES if f.startswith(("internal/peer/", "internal/module/"))
         }
         assert not [f for f in files if f.startswith("bin/")]
 
@@ -261,18 +324,44 @@ class TestGoMatrix:
         assert project.run("gofmt", "-l", ".").stdout == ""
         result = project.run("go", "test", "-count=1", "./...")
         assert "FAIL" not in result.stdout
-        # Every package ran: the module, its machinery and the build tool.
+        # Every package ran: the module, its machinery, the peer and the tools.
         ran = {
             line.split()[1].removeprefix(project.context["go_module_path"])
             for line in result.stdout.splitlines()
             if line.startswith("ok ")
         }
-        assert ran == {"", "/internal/module", "/internal/mpack", "/internal/wire", "/tools/build"}
+        assert ran >= TESTED_PACKAGES
 
     def test_wire_protocol_battery_passes_on_the_built_module(self, baked, answers):
-        # tests/test_protocol.py: the Python flavour's battery, rendered for these answers.
+        # protocol_test.go: the Python flavour's battery, ported, rendered for these answers.
         project = baked(**go_answers(answers))
-        project.pytest()
+        result = go_test(project, "-run", "^(" + "|".join(sorted(PROTOCOL_TESTS)) + ")$", ".")
+        results = go_test_results(result.stdout)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert results == dict.fromkeys(PROTOCOL_TESTS, "PASS"), result.stdout
+
+    def test_each_function_is_called_over_the_wire(self, baked, answers):
+        # functions_test.go: a case per function, more for defaults and options, all passing.
+        project = baked(**go_answers(answers))
+        result = go_test(
+            project, "-run", "^(" + "|".join(sorted(functions_tests(project))) + ")$", "."
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        called = {
+            name.split("/")[1]
+            for name, outcome in go_test_results(result.stdout).items()
+            if name.startswith("TestEachCallGetsItsAnswer/") and outcome == "PASS"
+        }
+        expected = set()
+        for signature in parse_functions(answers["functions"]):
+            if signature.closure is not None:
+                continue
+            expected.add(signature.name)
+            if any(a.optional for a in signature.arguments):
+                expected.add(f"{signature.name}-defaults")
+            if signature.options:
+                expected.add(f"{signature.name}-options")
+        assert called == expected
 
 
 # Author code for the handler-replacement test, taken in turn: one fails, one answers
@@ -294,8 +383,8 @@ HANDLER = re.compile(
 @pytest.mark.parametrize("needs_config", ["yes", "no"])
 def test_machinery_checks_pass_when_every_handler_is_replaced(bake, needs_config):
     """The author replaces every handler body: the machinery's Go tests, main_test.go and
-    tests/test_protocol.py pass untouched; only the author's own tests (handlers_test.go and
-    tests/test_functions.py), which assert placeholder answers, fail."""
+    protocol_test.go pass untouched; only the author's own tests (handlers_test.go and
+    functions_test.go), which assert placeholder answers, fail."""
     project = bake(language="go", functions=SIGNATURE_SHAPES, needs_config=needs_config)
     path = project.file("handlers.go")
     source = path.read_text(encoding="utf-8")
@@ -311,20 +400,21 @@ def test_machinery_checks_pass_when_every_handler_is_replaced(bake, needs_config
 
     project.run("go", "vet", "./...")
     assert project.run("gofmt", "-l", ".").stdout == ""
-    project.run("go", "test", "-count=1", "./internal/...")
+    project.run("go", "test", "-count=1", "./internal/...", "./tools/...")
     project.run(
         "go", "test", "-count=1", "-run", "^(TestServerTakesTheFunctions|TestModuleJSON)", "."
     )
-    authors = subprocess.run(
-        ["go", "test", "-count=1", "."], cwd=project.path, capture_output=True, text=True
-    )
-    failed = re.findall(r"^--- FAIL: (\S+)", authors.stdout, re.MULTILINE)
-    assert authors.returncode == 1 and failed, authors.stdout
-    assert all(name.startswith("TestHandle") for name in failed), authors.stdout
-
-    project.pytest("tests/test_protocol.py")
-    failed = project.failed_tests("tests/")
-    assert all(name.startswith("tests/test_functions.py::") for name in failed), failed
+    result = go_test(project, ".")
+    results = go_test_results(result.stdout)
+    assert result.returncode == 1, result.stdout
+    failed = {name for name, outcome in results.items() if outcome == "FAIL" and "/" not in name}
+    authors = functions_tests(project) | {n for n in results if n.startswith("TestHandle")}
+    assert failed and failed <= authors, result.stdout
+    # The placeholder answers fail; the argument checks, before the author's code, still pass.
+    assert {"TestEachCallGetsItsAnswer", "TestHandleAdd"} <= failed
+    assert results["TestArgumentOfAWrongTypeIsATypeError"] == "PASS"
+    assert results["TestLeftOutArgumentIsANumArgumentsError"] == "PASS"
+    assert {name: results[name] for name in PROTOCOL_TESTS} == dict.fromkeys(PROTOCOL_TESTS, "PASS")
 
 
 def test_go_mod_needs_nothing_after_baking(baked):
@@ -339,19 +429,87 @@ def test_go_mod_needs_nothing_after_baking(baked):
     project.run("go", "mod", "tidy", "-diff", timeout=300)
 
 
+def test_failing_function_case_says_the_call_the_case_both_answers_and_the_log(bake):
+    project = bake(language="go", functions="add(a: int, b: int), echo")
+    path = project.file("handlers.go")
+    source = path.read_text(encoding="utf-8")
+    source, count = re.subn(
+        r"(func handleAdd\(.*?\{\n).*?\n\}",
+        lambda m: m[1] + '\tlog.Print("adding")\n\treturn float64(args.A + args.B), nil\n}',
+        source,
+        flags=re.DOTALL,
+    )
+    assert count == 1
+    path.write_text(
+        source.replace('import (\n\t"context"\n', 'import (\n\t"context"\n\t"log"\n', 1)
+    )
+    result = go_test(project, "-run", "^TestEachCallGetsItsAnswer$", ".")
+    assert result.returncode == 1
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    start = next(i for i, line in enumerate(lines) if line.endswith("add(42, 42), case add:"))
+    assert lines[start + 1 : start + 4] == [
+        'want {"a": 42, "b": 42}',
+        "got  84.0",
+        "the module's log:",
+    ], result.stdout
+    assert lines[start + 4].startswith("[demo] ") and lines[start + 5].endswith(" adding")
+    assert go_test_results(result.stdout)["TestEachCallGetsItsAnswer/echo"] == "PASS"
+
+
 def test_try_out_command_runs_the_current_sources(bake):
-    # With go on PATH the try-out command builds the module as its sources are: no bin/ needed.
-    project = bake(language="go", functions=SIGNATURE_SHAPES, platforms="linux/amd64")
+    # The try-out command builds the module as its sources are: no bin/ needed.
+    project = bake(
+        language="go", needs_config="yes", functions=SIGNATURE_SHAPES, platforms="linux/amd64"
+    )
 
     def peer(*args: str) -> subprocess.CompletedProcess:
-        command = [sys.executable, "tools/thingsdb_peer.py", *args]
         return subprocess.run(
-            command, cwd=project.path, capture_output=True, text=True, timeout=300
+            ["go", "run", "./tools/peer", *args],
+            cwd=project.path,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
 
     assert not project.file("bin").exists()
     assert peer("echo", '"hi"').stdout.strip() == '"hi"'
     assert json.loads(peer("add", "1", "1000").stdout) == {"a": 1, "b": 1000}
+    mixed = peer("mixed", '{"a": {"b": 1}}', "[1.0]", "2", "true", 'b"\\x00\\xff"', "--verbose")
+    assert mixed.returncode == 0, mixed.stderr
+    assert json.loads(mixed.stdout.replace("b'\\x00\\xff'", '"bytes"')) == {
+        "t": {"a": {}},  # deep 1: the thing in a thing arrives empty
+        "l": [1.0],
+        "f": 2.0,
+        "b": True,
+        "by": "bytes",
+        "s": None,
+        "x": None,
+    }
+    # Floats read apart from integers.
+    assert re.search(r'"f": 2\.0[,}]', mixed.stdout) and '"l": [1.0]' in mixed.stdout
+    assert "[demo]" in mixed.stderr and "started" in mixed.stderr
+    configured = peer("--conf", '{"prefix": "> "}', "echo", '"hi"')
+    assert configured.stdout.strip() == '"> hi"'
+    extra = peer("echo", '"hi"', "[1, 2]")
+    assert extra.stdout.strip() == '"hi"'
+    assert "not sent to the module: [[1, 2]]" in extra.stderr
+    refused = peer("--conf", '{"prefx": "> "}', "echo", '"hi"')
+    assert refused.returncode == 1
+    assert 'error: value_err (-60): configuration rejected: unknown configuration key "prefx"' in (
+        refused.stderr
+    )
+    wrong = peer("add", '"1"', "2")
+    assert wrong.returncode == 1 and wrong.stdout == ""
+    assert wrong.stderr.startswith(
+        "error: type_err (-61): function `add` expects argument `a` to be of type `int` "
+    )
+    # go run exits with 1 for any failure and names the command's own status last.
+    assert wrong.stderr.endswith("\nexit status 1\n")
+    not_json = peer("echo", "hi")
+    assert not_json.returncode == 1 and not_json.stderr.endswith("\nexit status 2\n")
+    assert "error: 'hi' is not JSON; a string is written in JSON's double quotes, like " in (
+        not_json.stderr
+    )
 
 
 def test_go_mod_pins_go_timod_and_msgpack(baked):
@@ -363,10 +521,12 @@ def test_go_mod_pins_go_timod_and_msgpack(baked):
     assert "github.com/vmihailenco/msgpack/v4 v4.3.13" in lines
 
 
-def test_build_tool_is_not_rendered_by_jinja(baked):
-    # It holds no template syntax, so the baked copy is the template's file byte for byte.
+def test_build_tool_and_peer_are_not_rendered_by_jinja(baked):
+    # They hold no template syntax, so the baked copy is the template's file byte for byte.
     project = baked(language="go")
-    for name in ("tools/build/main.go", "tools/build/main_test.go"):
+    names = ["tools/build/main.go", "tools/build/main_test.go", "tools/peer/main_test.go"]
+    names += [f"internal/peer/{p.name}" for p in (PROJECT_TEMPLATE_DIR / "internal/peer").iterdir()]
+    for name in names:
         assert project.file(name).read_bytes() == (PROJECT_TEMPLATE_DIR / name).read_bytes()
 
 

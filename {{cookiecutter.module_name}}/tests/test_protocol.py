@@ -13,9 +13,7 @@ from __future__ import annotations
 import signal
 import time
 
-{% if cookiecutter.language == "python" -%}
 import msgpack
-{% endif -%}
 import pytest
 
 from thingsdb_peer import (
@@ -169,13 +167,10 @@ def test_empty_body_gets_bad_data(module):
     assert_still_serving(module)
 
 
-{% if cookiecutter.language == "python" -%}
 # msgpack without its C extension (pure Python, where it has no wheel) has no nesting limit of
 # its own: the loop lets it recurse deeper than Python's default (see timod_loop.py).
 PAST_THE_LIMIT = TYPE_ERR if msgpack.Unpacker.__module__ == "msgpack.fallback" else BAD_DATA_ERR
-{% else -%}
-PAST_THE_LIMIT = BAD_DATA_ERR
-{% endif %}
+
 
 @pytest.mark.parametrize(
     "levels, code",

@@ -10,10 +10,11 @@ from the command line without a ThingsDB server:
     python tools/thingsdb_peer.py echo '"hi"'
     python tools/thingsdb_peer.py --conf '{"prefix": "> "}' echo '"hi"'  # if it takes one
 
-Arguments are JSON (a word that is not JSON is taken as a string), or bytes written as a
-Python bytes literal (``'b"raw"'``). The reply is printed as JSON, with bytes as ``b'...'``;
-an error reply is printed as its ThingsDB name and code, and the exit status is 1. A Go module
-is built from its current sources first (bin/ may hold an older build).
+Arguments are JSON, or bytes written as a Python bytes literal (``'b"raw"'``). A string is
+JSON too: write it in double quotes, inside single quotes for the shell (``'"hello"'``); a word
+that is not JSON is refused, not sent as a string, so that a list missing its ``]`` is never
+sent as text. The reply is printed as JSON, with bytes as ``b'...'``; an error reply is printed
+as its ThingsDB name and code, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import ast
 import json
 import math
 import os
-import shutil
 import socket
 import struct
 import subprocess
@@ -36,7 +36,8 @@ from typing import Any
 
 import msgpack
 
-from manifest import host_platform_key  # ThingsDB's platform key, kept in one place
+# ThingsDB's platform key, kept in one place; tests/test_manifest.py takes it from here.
+from manifest import host_platform_key  # noqa: F401
 
 HEADER = struct.Struct("<IHBB")
 
@@ -156,22 +157,12 @@ def load_manifest(project_dir: str | os.PathLike) -> dict[str, Any]:
         return json.load(file)
 
 
-def module_command(
-    project_dir: str | os.PathLike, manifest: dict[str, Any], platform_key: str | None = None
-) -> list[str]:
-    """The command ThingsDB would start for this manifest on this host."""
+def module_command(project_dir: str | os.PathLike, manifest: dict[str, Any]) -> list[str]:
+    """The command ThingsDB would start for this manifest: the Python running this, on main."""
     main = manifest["main"]
-    if isinstance(main, dict):
-        key = platform_key or host_platform_key()
-        if key not in main:
-            raise LookupError(f"module.json's main map has no entry for this host ({key})")
-        main = main[key]
-    path = Path(project_dir, main).resolve()
-    if main.endswith(".py"):
-        return [sys.executable, str(path)]
-    if not path.is_file():
-        raise FileNotFoundError(f"{main} is not built yet; `go run ./tools/build` builds bin/")
-    return [str(path)]
+    if not isinstance(main, str) or not main.endswith(".py"):
+        raise ValueError(f"module.json's main, {main!r}, is not a Python file")
+    return [sys.executable, str(Path(project_dir, main).resolve())]
 
 
 def build_request(
@@ -387,26 +378,40 @@ class ModuleProcess:
 # --- command line ---
 
 
-def _json_or_text(word: str) -> Any:
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(text: str) -> Any:
+    """JSON, strictly: without the NaN and Infinity that Python's json takes."""
+    return json.loads(text, parse_constant=_no_constant)
+
+
+def parse_argument(word: str) -> Any:
+    """A command line argument: JSON, or bytes written as a bytes literal (b"raw")."""
     if word[:2] in ('b"', "b'"):
         try:
             value = ast.literal_eval(word)
         except (ValueError, SyntaxError):
+            value = None
+        if not isinstance(value, bytes):
             message = f'{word!r} is not a bytes literal like b"raw"'
-            raise argparse.ArgumentTypeError(message) from None
-        if isinstance(value, bytes):
-            return value
+            raise argparse.ArgumentTypeError(message)
+        return value
     try:
-        return json.loads(word)
+        return parse_json(word)
     except ValueError:
-        return word
+        # Sent as a string, a list missing its `]` would pass unnoticed.
+        quoted = "'" + json.dumps(word, ensure_ascii=False).replace("'", "'\\''") + "'"
+        message = f"{word!r} is not JSON; a string is written in JSON's double quotes, like "
+        raise argparse.ArgumentTypeError(message + quoted) from None
     except RecursionError:
         raise argparse.ArgumentTypeError("the argument is nested too deeply") from None
 
 
 def _configuration(text: str) -> Any:
     try:
-        return json.loads(text)
+        return parse_json(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
     except RecursionError:
@@ -447,7 +452,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("function", help="an exposed function from module.json")
     parser.add_argument(
-        "args", nargs="*", type=_json_or_text, help='arguments, as JSON (bytes: b"...")'
+        "args",
+        nargs="*",
+        type=parse_argument,
+        help="""arguments, as JSON ('"text"', 1, '[1, 2]'; bytes: 'b"raw"')""",
     )
     parser.add_argument("--conf", type=_configuration, help="send this configuration (JSON) first")
     parser.add_argument("--dir", default=".", help="the module's directory (default: .)")
@@ -456,68 +464,29 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _check_packable(request: Any) -> None:
+def _check_packable(what: str, value: Any) -> None:
     try:
-        pack(0, REQ, request)
+        pack(0, REQ, value)
     except (OverflowError, ValueError, TypeError) as exc:  # a huge int, a lone surrogate
-        raise ValueError(f"the arguments cannot be sent as MessagePack: {exc}") from None
-
-
-def go_sources(project_dir: str | os.PathLike) -> list[Path]:
-    """The files a Go module's binary is built from (empty for a Python module)."""
-    root = Path(project_dir)
-    if not (root / "go.mod").is_file():
-        return []
-    return [root / "go.mod", root / "go.sum", *sorted(root.rglob("*.go"))]
-
-
-def current_command(
-    project_dir: str | os.PathLike, manifest: dict[str, Any], build_dir: str
-) -> list[str]:
-    """The command to run the module as its sources are now.
-
-    A Go module is built from source into ``build_dir`` when the go command is on PATH; without
-    it, a binary in bin/ older than the sources is refused rather than run unnoticed.
-    """
-    sources = go_sources(project_dir)
-    if not sources:
-        return module_command(project_dir, manifest)
-    go = shutil.which("go")
-    if go is not None:
-        binary = str(Path(build_dir, "module"))
-        build = subprocess.run(
-            [go, "build", "-o", binary, "."], cwd=project_dir, capture_output=True, text=True
-        )
-        if build.returncode != 0:
-            raise RuntimeError("go build failed:\n" + build.stderr.strip())
-        return [binary]
-    command = module_command(project_dir, manifest)
-    built = Path(command[0]).stat().st_mtime
-    newer = [p for p in sources if p.is_file() and p.stat().st_mtime > built]
-    if newer:
-        name = newer[0].relative_to(project_dir)
-        raise RuntimeError(
-            f"{Path(command[0]).relative_to(Path(project_dir).resolve())} is older than {name}; "
-            "run `go run ./tools/build` (or put go on PATH to build from source)"
-        )
-    return command
+        raise ValueError(f"{what} cannot be sent as MessagePack: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
     options = _parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="thingsdb-peer-") as build_dir:
-        try:
-            manifest = load_manifest(options.dir)
-            request = build_request(manifest, options.function, options.args)
-            _check_packable(request)
-            command = current_command(options.dir, manifest, build_dir)
-        except (OSError, ValueError, LookupError, TypeError, RuntimeError, OverflowError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        except RecursionError:
-            print("error: the arguments are nested too deeply", file=sys.stderr)
-            return 2
-        return _call(options, manifest, request, command)
+    try:
+        if options.conf is not None:
+            _check_packable("the configuration", options.conf)
+        manifest = load_manifest(options.dir)
+        request = build_request(manifest, options.function, options.args)
+        _check_packable("the arguments", request)
+        command = module_command(options.dir, manifest)
+    except (OSError, ValueError, LookupError, TypeError, OverflowError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("error: the arguments are nested too deeply", file=sys.stderr)
+        return 2
+    return _call(options, manifest, request, command)
 
 
 def _call(
@@ -526,7 +495,7 @@ def _call(
     extra = extra_arguments(manifest, options.function, options.args)
     if extra:
         print(
-            f"note: not sent to the module: {json.dumps(extra, ensure_ascii=False)} "
+            f"note: not sent to the module: {render_value(extra)} "
             "(ThingsDB passes arguments beyond the argmap to the future's closure)",
             file=sys.stderr,
         )
