@@ -436,10 +436,19 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// moduleCommandVariable names a command to test instead of the module built
+// from source: a binary of bin/, say, or one for another architecture under
+// an emulator ("qemu-aarch64-static bin/NAME_linux_arm64").
+const moduleCommandVariable = "TIMOD_MODULE_COMMAND"
+
 // moduleCommand returns the command that starts the module, built once per
-// test run from the sources as they are now (bin/ may hold an older build).
+// test run from the sources as they are now (bin/ may hold an older build),
+// or the command TIMOD_MODULE_COMMAND gives.
 func moduleCommand(t *testing.T) []string {
 	t.Helper()
+	if command := strings.Fields(os.Getenv(moduleCommandVariable)); len(command) > 0 {
+		return command
+	}
 	buildOnce.Do(func() { builtModule, buildErr = peer.Build(".") })
 	if buildErr != nil {
 		t.Fatalf("building the module: %v", buildErr)
