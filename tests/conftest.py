@@ -160,8 +160,60 @@ def baked(cookies_session):
 
 
 def pytest_collection_finish(session):
-    """Start building ThingsDB's server while the other tests run, when a test will need it."""
+    """Start building ThingsDB's servers while the other tests run, when a test will need them."""
     if any(item.get_closest_marker("thingsdb") for item in session.items):
         import thingsdb_server
 
         thingsdb_server.start_background_build()
+
+
+# The thingsdb tests that run on every ThingsDB release under test (THINGSDB_VERSIONS, see
+# thingsdb_server.py): where the server's own code takes part (installing, calling, configuring,
+# refreshing a module); the others run on the first release only.
+EVERY_THINGSDB_VERSION = {
+    "test_default_module_installs_from_a_tag_and_answers_through_thingsdb",
+    "test_configuration_given_changed_and_refused",
+    "test_version_bump_is_installed_by_refresh_module",
+}
+
+
+def pytest_generate_tests(metafunc):
+    """Those tests get the session's server_binary fixture once per release (its parameter)."""
+    if (
+        metafunc.function.__name__ in EVERY_THINGSDB_VERSION
+        and "server_binary" in metafunc.fixturenames
+    ):
+        import thingsdb_server
+
+        versions = thingsdb_server.versions()
+        if len(versions) > 1:
+            metafunc.parametrize(
+                "server_binary", versions, indirect=True, scope="session", ids=_thingsdb_id
+            )
+
+
+def _thingsdb_id(version: str) -> str:
+    return f"thingsdb-{version}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """server_binary set up for a release: require_server() and build_server() mean that one."""
+    version = getattr(request, "param", None) if fixturedef.argname == "server_binary" else None
+    if version is None:
+        return (yield)
+    import thingsdb_server
+
+    with thingsdb_server.selecting(version):
+        return (yield)
+
+
+@pytest.fixture
+def thingsdb_version(request) -> str:
+    """The ThingsDB release the test runs on (the first under test unless it runs on each)."""
+    import thingsdb_server
+
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and "server_binary" in callspec.params:
+        return callspec.params["server_binary"]
+    return thingsdb_server.versions()[0]

@@ -1,6 +1,11 @@
-"""A loopback stand-in for the two GitHub REST endpoints ThingsDB installs modules through.
+"""A local stand-in for api.github.com, the host ThingsDB installs modules from.
 
-ThingsDB (src/ti/mod/github.c) downloads every module file with
+The server is the one users run, unmodified, so the stand-in is reached as any server can be
+made to reach it: it is the server's HTTPS proxy (``https_proxy``, which libcurl honours).
+A ``CONNECT api.github.com:443`` is answered with TLS under a certificate from a throwaway CA
+of this process (trustme), which the server trusts through the bundle thingsdb_server.py
+mounts over the system's; behind it, the two GitHub REST endpoints ThingsDB downloads through
+(src/ti/mod/github.c):
 
 - ``GET /repos/OWNER/REPO/contents/PATH[?ref=REF]``: ``Accept: application/vnd.github.v3.raw``
   for a file's bytes, ``application/vnd.github.v3+json`` for a folder's listing (it lists
@@ -8,18 +13,27 @@ ThingsDB (src/ti/mod/github.c) downloads every module file with
 - ``GET /repos/OWNER/REPO/git/blobs/SHA[?ref=REF]`` (raw) for files under ``bin/``, ``blob/``
   and ``blobs/``;
 
-with ``Authorization: token TOKEN`` when the source names a token. This fake serves real git
-repositories, so a ref is whatever git resolves (a tag, a branch, a commit) and the default
-branch is HEAD, as on GitHub. A repository registered with a token answers 404 to a request
-without it, as GitHub does for a private repository. Every request is recorded for the tests.
+with ``Authorization: token TOKEN`` when the source names a token. Every other ``CONNECT`` is
+tunnelled to its host untouched: the server's children inherit the proxy (the pip that installs
+a Python module's requirements goes through it to the package index). The same endpoints also
+answer plain HTTP requests to the stand-in's own address.
+
+This stand-in serves real git repositories, so a ref is whatever git resolves (a tag, a branch,
+a commit) and the default branch is HEAD, as on GitHub. A repository registered with a token
+answers 404 to a request without it, as GitHub does for a private repository. Every request is
+recorded for the tests, and every host tunnelled to.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
+import selectors
+import socket
+import ssl
 import subprocess
 import threading
 import urllib.parse
@@ -27,12 +41,38 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import trustme
 from conftest import GIT_ENV as TEST_GIT_ENV
 
 # git on its own: no user or system configuration, a fixed identity (the suite's own).
 GIT_ENV = {**os.environ, **TEST_GIT_ENV}
 
 RAW = "application/vnd.github.v3.raw"
+API_HOST = "api.github.com"
+
+_trust_lock = threading.Lock()
+_authority: list[trustme.CA] = []
+_api_tls: list[ssl.SSLContext] = []
+
+
+def certificate_authority() -> trustme.CA:
+    """This process's throwaway CA: it signs the stand-in's certificate for api.github.com."""
+    with _trust_lock:
+        if not _authority:
+            _authority.append(trustme.CA(organization_name="ThingsDB module template tests"))
+        return _authority[0]
+
+
+def _api_tls_context() -> ssl.SSLContext:
+    authority = certificate_authority()
+    with _trust_lock:
+        if not _api_tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            # HTTP/1.1 only (no h2): what the handler speaks.
+            context.set_alpn_protocols(["http/1.1"])
+            authority.issue_cert(API_HOST).configure_cert(context)
+            _api_tls.append(context)
+        return _api_tls[0]
 
 
 def git(repository: Path, *args: str, binary: bool = False) -> str | bytes:
@@ -67,13 +107,14 @@ def release(project: Path, version: str) -> str:
 
 @dataclass
 class Recorded:
-    """One request as the fake received it."""
+    """One request as the stand-in received it."""
 
     path: str
     query: dict[str, list[str]]
     authorization: str | None
     accept: str | None
     status: int = 0
+    secure: bool = False  # over TLS, as api.github.com (else plain HTTP to the stand-in)
 
 
 @dataclass
@@ -84,21 +125,31 @@ class _Repository:
 
 class FakeGitHub:
     """``with FakeGitHub() as github: github.serve('owner', 'repo', path)``; ``github.api`` is the
-    base URL to give the server."""
+    stand-in's address, to give the server as its HTTPS proxy (``Node(github_api=github.api)``)."""
 
     def __init__(self) -> None:
         self._repositories: dict[tuple[str, str], _Repository] = {}
         self.requests: list[Recorded] = []
+        self.tunnels: list[str] = []  # HOST:PORT of every CONNECT tunnelled untouched
         self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()  # open connections, closed at the end
+        self._tls = _api_tls_context()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # every answer has a length: connections are kept
+            timeout = 120  # an idle connection ends
+
             def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
                 fake._handle(self)
+
+            def do_CONNECT(self) -> None:  # noqa: N802
+                fake._connect(self)
 
             def log_message(self, *args: object) -> None:  # the recorded requests suffice
                 pass
 
+        self._handler = Handler
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.api = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -111,6 +162,11 @@ class FakeGitHub:
     def __exit__(self, *exc_info: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+        with self._lock:
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.close()
+            self._sockets.clear()
 
     def serve(self, owner: str, repo: str, repository: Path, token: str | None = None) -> None:
         """Serve a git repository as github.com/OWNER/REPO (private when a token is given)."""
@@ -121,6 +177,60 @@ class FakeGitHub:
         with self._lock:
             return [r for r in self.requests if r.path.startswith(prefix)]
 
+    # --- the proxy ---
+
+    def _connect(self, handler: BaseHTTPRequestHandler) -> None:
+        handler.close_connection = True  # what follows the CONNECT is no longer HTTP to us
+        host, _, port = handler.path.rpartition(":")
+        if not host or not port.isdigit():
+            handler.send_error(400, "CONNECT takes HOST:PORT")
+            return
+        if (host.lower(), port) == (API_HOST, "443"):
+            self._answer_as_github(handler)
+        else:
+            self._tunnel(handler, host.strip("[]"), int(port))
+
+    def _established(self, handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response_only(200, "Connection established")
+        handler.end_headers()
+        handler.wfile.flush()
+
+    def _answer_as_github(self, handler: BaseHTTPRequestHandler) -> None:
+        self._established(handler)
+        try:
+            connection = self._tls.wrap_socket(handler.connection, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # a client that does not trust the CA gives up here; it says why
+        with self._lock:
+            self._sockets.add(connection)
+        try:
+            # The same handler, over TLS: it serves the client's requests until it closes.
+            self._handler(connection, handler.client_address, self._server)
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            with self._lock:
+                self._sockets.discard(connection)
+            with contextlib.suppress(OSError):
+                connection.close()
+
+    def _tunnel(self, handler: BaseHTTPRequestHandler, host: str, port: int) -> None:
+        try:
+            upstream = socket.create_connection((host, port), timeout=30)
+        except OSError as exc:
+            handler.send_error(502, f"cannot reach {host}:{port} ({exc})")
+            return
+        with self._lock:
+            self.tunnels.append(f"{host}:{port}")
+            self._sockets.update((upstream, handler.connection))
+        try:
+            self._established(handler)
+            _relay(handler.connection, upstream)
+        finally:
+            with self._lock:
+                self._sockets.difference_update((upstream, handler.connection))
+            upstream.close()
+
     # --- answering ---
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
@@ -130,6 +240,7 @@ class FakeGitHub:
             query=urllib.parse.parse_qs(url.query),
             authorization=handler.headers.get("Authorization"),
             accept=handler.headers.get("Accept"),
+            secure=isinstance(handler.connection, ssl.SSLSocket),
         )
         status, content_type, body = self._answer(recorded)
         recorded.status = status
@@ -165,6 +276,34 @@ class FakeGitHub:
         if parts[4:6] == ["git", "blobs"] and len(parts) == 7:
             return _blob(repository.path, parts[6], raw)
         return _not_found()
+
+
+def _relay(one: socket.socket, other: socket.socket, idle: float = 300) -> None:
+    """Pass bytes both ways until both sides have finished sending (or nothing moves for idle
+    seconds); a side that finishes has its peer's sending half shut, as TCP would."""
+    for sock in (one, other):
+        sock.settimeout(60)  # for sendall: the select below says when there is something to read
+    with selectors.DefaultSelector() as selector:
+        selector.register(one, selectors.EVENT_READ, other)
+        selector.register(other, selectors.EVENT_READ, one)
+        sending = 2
+        while sending:
+            events = selector.select(idle)
+            if not events:
+                return
+            for key, _ in events:
+                source, target = key.fileobj, key.data
+                try:
+                    data = source.recv(1 << 16)
+                    if data:
+                        target.sendall(data)
+                        continue
+                except OSError:
+                    return
+                selector.unregister(source)
+                sending -= 1
+                with contextlib.suppress(OSError):
+                    target.shutdown(socket.SHUT_WR)
 
 
 def _json(value: object) -> bytes:

@@ -1,11 +1,17 @@
-"""The real ThingsDB server for the template's tests: built from source, started on loopback.
+"""The real ThingsDB server for the template's tests: built from source as released, started
+on loopback.
 
 Settings (environment variables):
 
-- ``THINGSDB_SOURCE``: a path or URL of ThingsDB's source archive (GitHub's layout: one
-  top-level folder). Default: GitHub's archive of the pinned release tag. When it is unset and
-  that archive cannot be downloaded (no network), the tests that need the server are skipped
-  with the reason; when it is set, any failure to get or build it fails them.
+- ``THINGSDB_VERSIONS``: the releases to test, comma-separated (``1.9.2,1.8.8``); the first is
+  the one every test runs on, the others run the tests where the release matters (conftest.py).
+  Each one's source is ``ThingsDB-<version>.tar.gz`` in ``THINGSDB_SOURCE_DIR``, else GitHub's
+  archive of its tag. Default: every ``ThingsDB-<version>.tar.gz`` in ``THINGSDB_SOURCE_DIR``
+  (newest first), else the pinned release from GitHub.
+- ``THINGSDB_SOURCE_DIR``: a folder of source archives named as GitHub names them. Default:
+  ``shared/thingsdb/server/`` beside the checkout, when it is there.
+- ``THINGSDB_SOURCE``: one source archive (a path or URL; GitHub's layout: one top-level
+  folder) instead of the above; not together with ``THINGSDB_VERSIONS``.
 - ``THINGSDB_BUILD_CACHE``: where built servers are kept. Default: a folder per user in the
   system's temporary directory. Not the home directory (the suite writes nothing there) and not
   the pytest cache (that lives in the checkout, and a clean clone must not rebuild what the
@@ -13,10 +19,16 @@ Settings (environment variables):
   ``-march=native`` (upstream's compiler flag) requires of a cached binary; the cache key also
   holds the CPU's identity in case the folder is set to something shared.
 
-The test build differs from the stock server in one place: ``src/ti/mod/github.c`` takes the
-GitHub API base from the environment variable ``TI_TEST_GITHUB_API`` (stock
-``https://api.github.com`` when unset), so each server can be pointed at a loopback fake whose
-port is chosen when it starts (a fixed port would collide between parallel test workers).
+When no archive is at hand, no setting names a release and GitHub's archive cannot be
+downloaded (no network), the tests that need the server are skipped with the reason; otherwise
+any failure to get or build a server fails them. On a machine without unprivileged user
+namespaces (below) they are skipped, saying so.
+
+The server is built exactly as released: not one source file is changed (the build checks the
+tree it compiled against the archive). It reaches the stand-in for GitHub (fake_github.py) the
+way any unmodified server can be made to: libcurl honours ``https_proxy``, and the stand-in's
+throwaway CA is added to the trust bundle libcurl reads, bind-mounted over the system's in a
+user namespace of the server's own (``unshare -rm``: no root needed, nothing changes outside).
 """
 
 from __future__ import annotations
@@ -39,33 +51,30 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-THINGSDB_VERSION = "1.9.2"
-DEFAULT_SOURCE = (
-    f"https://github.com/thingsdb/ThingsDB/archive/refs/tags/v{THINGSDB_VERSION}.tar.gz"
-)
-GITHUB_API_VARIABLE = "TI_TEST_GITHUB_API"
+THINGSDB_VERSION = "1.9.2"  # the pinned release: fetched from GitHub when no archive is at hand
+GITHUB_ARCHIVE = "https://github.com/thingsdb/ThingsDB/archive/refs/tags/v{version}.tar.gz"
+DEFAULT_SOURCE = GITHUB_ARCHIVE.format(version=THINGSDB_VERSION)
+# Where the archives are kept beside a checkout (this repository's machines have no GitHub).
+SHARED_SOURCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "thingsdb" / "server"
+ARCHIVE_NAME = re.compile(r"ThingsDB-(\d+(?:\.\d+)+)\.tar\.gz")
 # What the build needs on Debian (.ci/run installs them).
 BUILD_PACKAGES = (
     "build-essential cmake libuv1-dev libpcre2-dev libyajl-dev libcurl4-openssl-dev libssl-dev"
 )
 ADMIN_USER = ("admin", "pass")  # what `thingsdb --init` creates
+# The bundle Debian's libcurl verifies TLS with (curl-config --ca); the stand-in's CA is added
+# over it for the server's processes only.
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
-# Changes to the patch below must change the cache key: bump this.
-PATCH_REVISION = "github-api-from-env-1"
-_GITHUB_API_BASE_FUNCTION = f"""
-/* Test build: the GitHub API base is read from ${GITHUB_API_VARIABLE} (loopback fakes). */
-static const char * gh__api_base(void)
-{{
-    const char * base = getenv("{GITHUB_API_VARIABLE}");
-    return base && *base ? base : "https://api.github.com";
-}}
-"""
+# Changes to how the server is built must change the cache key: bump this.
+BUILD_RECIPE = "as-released-1"
 
 
 class ServerUnavailable(Exception):
@@ -110,60 +119,158 @@ def _locked(path: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def source_archive() -> Path:
-    """The source archive named by THINGSDB_SOURCE (downloaded once into the cache if a URL)."""
-    setting = os.environ.get("THINGSDB_SOURCE", "")
-    source = setting or DEFAULT_SOURCE
-    if "://" not in source:
-        path = Path(source).expanduser().resolve()
+# --- which servers ---
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one release's source comes from."""
+
+    version: str  # as named by the settings or the archive's file name ("source" if neither)
+    location: str  # a path or URL
+    named: bool  # by a setting: a failure to get it fails the tests instead of skipping them
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def sources() -> list[Source]:
+    """The releases under test, the first being the one every test runs on (module doc)."""
+    single = os.environ.get("THINGSDB_SOURCE", "")
+    listed = [v.strip().lstrip("v") for v in os.environ.get("THINGSDB_VERSIONS", "").split(",")]
+    listed = [v for v in listed if v]
+    folder_setting = os.environ.get("THINGSDB_SOURCE_DIR", "")
+    folder = Path(folder_setting).expanduser().resolve() if folder_setting else SHARED_SOURCE_DIR
+    if single:
+        if listed:
+            raise ValueError("set THINGSDB_SOURCE or THINGSDB_VERSIONS, not both")
+        named = ARCHIVE_NAME.search(single) or re.search(r"/v(\d+(?:\.\d+)+)\.tar\.gz$", single)
+        return [Source(named.group(1) if named else "source", single, True)]
+    if folder_setting and not folder.is_dir():
+        raise ValueError(f"THINGSDB_SOURCE_DIR={folder_setting!r}: no such folder")
+    if listed:
+        found = []
+        for version in dict.fromkeys(listed):
+            archive = folder / f"ThingsDB-{version}.tar.gz"
+            if archive.is_file():
+                found.append(Source(version, str(archive), True))
+            elif folder_setting:
+                raise ValueError(f"THINGSDB_VERSIONS names {version}: {archive} is missing")
+            else:
+                found.append(Source(version, GITHUB_ARCHIVE.format(version=version), True))
+        return found
+    archives = {
+        match.group(1): path
+        for path in (folder.glob("ThingsDB-*.tar.gz") if folder.is_dir() else [])
+        if (match := ARCHIVE_NAME.fullmatch(path.name))
+    }
+    if not archives:
+        if folder_setting:
+            raise ValueError(f"THINGSDB_SOURCE_DIR={folder_setting!r} holds no ThingsDB-*.tar.gz")
+        return [Source(THINGSDB_VERSION, DEFAULT_SOURCE, False)]
+    return [
+        Source(version, str(archives[version]), True)
+        for version in sorted(archives, key=_version_key, reverse=True)
+    ]
+
+
+def versions() -> list[str]:
+    """The releases under test, as the ids of the tests that run on each."""
+    return [source.version for source in sources()]
+
+
+_selected: list[str] = []  # the release a fixture is being set up for (conftest.py)
+
+
+@contextlib.contextmanager
+def selecting(version: str) -> Iterator[None]:
+    """Within it, build_server() and require_server() without a version mean this one."""
+    _selected.append(version)
+    try:
+        yield
+    finally:
+        _selected.pop()
+
+
+def _source_for(version: str | None) -> Source:
+    known = sources()
+    version = version or (_selected[-1] if _selected else known[0].version)
+    for source in known:
+        if source.version == version:
+            return source
+    raise ValueError(f"ThingsDB {version} is not among the releases under test: {versions()}")
+
+
+def source_archive(version: str | None = None) -> Path:
+    """A release's source archive (downloaded once into the cache if a URL)."""
+    source = _source_for(version)
+    if "://" not in source.location:
+        path = Path(source.location).expanduser().resolve()
         if not path.is_file():
-            raise FileNotFoundError(f"THINGSDB_SOURCE={setting!r}: no such file ({path})")
+            raise FileNotFoundError(f"{source.location!r}: no such file ({path})")
         return path
     downloads = cache_root() / "downloads"
-    target = downloads / (hashlib.sha256(source.encode()).hexdigest()[:24] + ".tar.gz")
+    target = downloads / (hashlib.sha256(source.location.encode()).hexdigest()[:24] + ".tar.gz")
     with _locked(downloads / ".lock"):
         if not target.is_file():
             partial = target.with_suffix(f".partial-{os.getpid()}")
             try:
                 with (
-                    urllib.request.urlopen(source, timeout=60) as response,
+                    urllib.request.urlopen(source.location, timeout=60) as response,
                     partial.open("wb") as out,
                 ):
                     shutil.copyfileobj(response, out)
             except (urllib.error.URLError, OSError) as exc:
                 partial.unlink(missing_ok=True)
-                if not setting:
+                if not source.named:
                     raise ServerUnavailable(
-                        f"THINGSDB_SOURCE is not set and {source} cannot be downloaded ({exc}); "
-                        "set THINGSDB_SOURCE to a ThingsDB source archive (path or URL)"
+                        f"no ThingsDB source is set and {source.location} cannot be downloaded "
+                        f"({exc}); set THINGSDB_SOURCE_DIR (a folder of ThingsDB-<version>.tar.gz) "
+                        "or THINGSDB_SOURCE (one archive, a path or URL)"
                     ) from exc
                 raise
             partial.replace(target)
     return target
 
 
-def _patch_github_api_base(source_dir: Path) -> None:
-    """Make the two GitHub URL formats take their base from the environment."""
-    github_c = source_dir / "src" / "ti" / "mod" / "github.c"
-    text = github_c.read_text(encoding="utf-8")
-    for macro in ("GH__API", "GH__API_BLOB"):
-        pattern = rf'(#define {macro} )"https://api\.github\.com(/repos/)'
-        text, count = re.subn(pattern, r'\1"%s\2', text)
-        if count != 1:
-            raise RuntimeError(
-                f"{github_c}: cannot patch {macro} (this source is laid out differently)"
-            )
-    # Every asprintf with those formats gets the base as its first value.
-    text, count = re.subn(
-        r"(GH__API(?:_BLOB)?(?:_REF)?,)(\s*)(gh->owner)", r"\1\2gh__api_base(), \3", text
-    )
-    if count != 4:
-        raise RuntimeError(f"{github_c}: expected 4 URL formats in use, found {count}")
-    anchor = "static const char * gh__str"
-    if anchor not in text:
-        raise RuntimeError(f"{github_c}: cannot place the base function")
-    text = text.replace(anchor, _GITHUB_API_BASE_FUNCTION + "\n" + anchor, 1)
-    github_c.write_text(text, encoding="utf-8")
+# --- building ---
+
+
+def _archive_files(archive: Path) -> Iterator[tuple[str, bytes]]:
+    """(path below the top folder, content or link target) of every file of the archive."""
+    with tarfile.open(archive) as tar:
+        for member in tar:
+            name = member.name.split("/", 1)[1] if "/" in member.name else ""
+            if not name:
+                continue
+            if member.issym():
+                yield name, b"-> " + member.linkname.encode()
+            elif member.isfile():
+                yield name, tar.extractfile(member).read()
+
+
+def _tree_digest(files: Iterator[tuple[str, bytes]]) -> str:
+    digest = hashlib.sha256()
+    for name, content in sorted(
+        (name, hashlib.sha256(content).hexdigest()) for name, content in files
+    ):
+        digest.update(f"{content}  {name}\n".encode())
+    return digest.hexdigest()
+
+
+def archive_tree_digest(archive: Path) -> str:
+    """The digest of the source files as the archive holds them."""
+    return _tree_digest(_archive_files(archive))
+
+
+def _directory_files(root: Path, names: list[str]) -> Iterator[tuple[str, bytes]]:
+    for name in names:
+        path = root / name
+        yield (
+            name,
+            (b"-> " + os.readlink(path).encode()) if path.is_symlink() else path.read_bytes(),
+        )
 
 
 def _extract(archive: Path, into: Path) -> Path:
@@ -180,11 +287,23 @@ def _extract(archive: Path, into: Path) -> Path:
     return top[0]
 
 
+def _source_version(source_dir: Path) -> str:
+    header = (source_dir / "inc" / "ti" / "version.h").read_text(encoding="utf-8")
+    parts = [
+        re.search(rf"#define TI_VERSION_{part} (\d+)", header)
+        for part in ("MAJOR", "MINOR", "PATCH")
+    ]
+    return ".".join(match.group(1) for match in parts) if all(parts) else "unknown"
+
+
 @dataclass
 class ServerBuild:
     binary: Path
     seconds: float  # 0 when the cached build was reused
     cache_dir: Path
+    version: str = ""  # as the source's inc/ti/version.h gives it
+    archive_sha256: str = ""
+    source_tree: str = ""  # archive_tree_digest() of the tree that was compiled
 
 
 _build_steps: set[subprocess.Popen] = set()  # running cmake/make, ended if the run ends first
@@ -211,15 +330,16 @@ def _end_build_steps() -> None:
 
 
 def start_background_build() -> None:
-    """Build the server in a thread while other tests run (conftest calls this when tests
+    """Build the servers in a thread while other tests run (conftest calls this when tests
     marked thingsdb are selected); build_server() then waits for it through the cache lock."""
     global _background_build
     if _background_build is None:
 
         def build() -> None:
-            # Failures are reported (or skips decided) by the fixture's own build_server().
+            # Failures are reported (or skips decided) by the fixtures' own build_server().
             with contextlib.suppress(Exception):
-                build_server(background=True)
+                for version in versions():  # the one every test needs first
+                    build_server(version, background=True)
 
         _background_build = threading.Thread(target=build, name="thingsdb-build", daemon=True)
         _background_build.start()
@@ -228,30 +348,49 @@ def start_background_build() -> None:
 _background_build: threading.Thread | None = None
 
 
-def build_server(*, background: bool = False) -> ServerBuild:
-    """Build the test server for THINGSDB_SOURCE on this machine, or reuse the cached build."""
-    archive = source_archive()
+def _read_build(entry: Path, seconds: float) -> ServerBuild:
+    fields = dict(
+        line.split("=", 1)
+        for line in (entry / "source.txt").read_text(encoding="utf-8").splitlines()
+        if "=" in line
+    )
+    return ServerBuild(
+        entry / "thingsdb",
+        seconds,
+        entry,
+        fields.get("version", ""),
+        fields.get("archive_sha256", ""),
+        fields.get("source_tree", ""),
+    )
+
+
+def build_server(version: str | None = None, *, background: bool = False) -> ServerBuild:
+    """Build a release (default: the one selected, else the first under test) on this machine
+    exactly as released, or reuse the cached build."""
+    archive = source_archive(version)
+    archive_sha256 = _sha256(archive)
     key = hashlib.sha256(
-        f"{_sha256(archive)} {PATCH_REVISION} {_machine_identity()}".encode()
+        f"{archive_sha256} {BUILD_RECIPE} {_machine_identity()}".encode()
     ).hexdigest()[:20]
     entry = cache_root() / "builds" / key
-    binary = entry / "thingsdb"
     with _locked(cache_root() / "builds" / f"{key}.lock"):
-        if binary.is_file():
-            return ServerBuild(binary, 0.0, entry)
+        if (entry / "thingsdb").is_file():
+            return _read_build(entry, 0.0)
         for stale in entry.parent.glob(f"{key}.building-*"):  # a build that was interrupted
             shutil.rmtree(stale, ignore_errors=True)
         started = time.monotonic()
         work = Path(tempfile.mkdtemp(prefix=f"{key}.building-", dir=entry.parent))
         try:
             source_dir = _extract(archive, work)
-            _patch_github_api_base(source_dir)
+            names = [name for name, _ in _archive_files(archive)]
+            source_tree = archive_tree_digest(archive)
             log = work / "build.log"
             jobs = str(os.cpu_count() or 2)
             with log.open("w") as out:
                 for command in (
                     ["cmake", "-DCMAKE_BUILD_TYPE=Release", "."],
-                    ["make", f"-j{jobs}"],
+                    # The server alone: not the test programs of the bundled libwebsockets.
+                    ["make", f"-j{jobs}", "thingsdb"],
                 ):
                     try:
                         done = _run_build_step(command, source_dir, out, background)
@@ -262,12 +401,22 @@ def build_server(*, background: bool = False) -> ServerBuild:
                     if done.returncode != 0:
                         tail = log.read_text(errors="replace")[-4000:]
                         raise RuntimeError(f"{' '.join(command)} failed building ThingsDB:\n{tail}")
+            # What was compiled is the release, file for file (nothing patched it on the way).
+            if _tree_digest(_directory_files(source_dir, names)) != source_tree:
+                raise RuntimeError(f"the source tree of {archive} changed while it was built")
             staged = work / "result"
             staged.mkdir()
             shutil.copy2(source_dir / "thingsdb", staged / "thingsdb")
-            (staged / "source.txt").write_text(f"{archive}\n{PATCH_REVISION}\n", encoding="utf-8")
+            (staged / "source.txt").write_text(
+                f"archive={archive}\n"
+                f"archive_sha256={archive_sha256}\n"
+                f"version={_source_version(source_dir)}\n"
+                f"source_tree={source_tree}\n"
+                f"build={BUILD_RECIPE}\n",
+                encoding="utf-8",
+            )
             staged.replace(entry)
-            return ServerBuild(binary, time.monotonic() - started, entry)
+            return _read_build(entry, time.monotonic() - started)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -299,6 +448,88 @@ def process_alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+# --- how the server sees GitHub ---
+
+# Proxy settings from outside would take the server's downloads elsewhere (no_proxy around the
+# stand-in): the server gets only its own.
+_PROXY_VARIABLE = re.compile(r"(?i)(https?|ftp|all|no)_proxy")
+_BIND_AND_EXEC = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+_isolation_problem: list[str | None] = []
+
+
+def isolation_problem() -> str | None:
+    """Why this machine cannot give the server a trust bundle of its own, or None when it can."""
+    if not _isolation_problem:
+        # The bundle over itself: the same mount the server's start makes, with nothing added.
+        probe = isolated_command(["true"], Path(SYSTEM_CA_BUNDLE))
+        if not Path(SYSTEM_CA_BUNDLE).is_file():
+            problem = f"{SYSTEM_CA_BUNDLE} is missing (Debian package ca-certificates)"
+        elif shutil.which("unshare") is None:
+            problem = "unshare is missing (Debian package util-linux)"
+        else:
+            done = subprocess.run(probe, capture_output=True, text=True, check=False)
+            problem = (
+                None
+                if done.returncode == 0
+                else (
+                    "the ThingsDB server runs in a user namespace of its own (unshare -rm) to "
+                    "trust the GitHub stand-in's CA, and this machine refuses one "
+                    f"({done.stderr.strip() or done.returncode}); allow unprivileged user "
+                    "namespaces (sysctl kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu, "
+                    "user.max_user_namespaces > 0)"
+                )
+            )
+        _isolation_problem.append(problem)
+    return _isolation_problem[0]
+
+
+def isolated_command(command: list[str], ca_bundle: Path) -> list[str]:
+    """command in a user and mount namespace of its own, where ca_bundle is mounted over the
+    system's trust bundle: that process and its children trust what the bundle holds, nothing
+    else on the machine changes, and no root is needed (the namespace's root is the user)."""
+    return [
+        "unshare",
+        "--map-root-user",
+        "--mount",
+        *("sh", "-c", _BIND_AND_EXEC, "sh", str(ca_bundle), SYSTEM_CA_BUNDLE),
+        *command,
+    ]
+
+
+_ca_bundle: list[Path] = []
+
+
+def stand_in_ca_bundle() -> Path:
+    """The system's trust bundle plus this process's CA of the GitHub stand-in (fake_github.py),
+    written once per process (removed when it ends)."""
+    # Imported late: fake_github needs the tests' conftest, and only a started node needs it.
+    from fake_github import certificate_authority
+
+    if not _ca_bundle:
+        folder = Path(tempfile.mkdtemp(prefix="thingsdb-stand-in-ca-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        bundle = folder / "ca-certificates.crt"
+        system = Path(SYSTEM_CA_BUNDLE).read_bytes()
+        bundle.write_bytes(system.rstrip(b"\n") + b"\n" + certificate_authority().cert_pem.bytes())
+        _ca_bundle.append(bundle)
+    return _ca_bundle[0]
+
+
+def server_env(github_api: str, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a server runs with: every download through the stand-in at github_api,
+    which answers for api.github.com and tunnels other hosts (pip's) untouched."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        # THINGSDB_* variables override the configuration file: none may leak in from outside.
+        if not name.startswith("THINGSDB_") and not _PROXY_VARIABLE.fullmatch(name)
+    }
+    if github_api:
+        env["https_proxy"] = github_api
+    env.update(extra_env or {})
+    return env
 
 
 class Client:
@@ -334,6 +565,7 @@ class Node:
     binary: Path
     home: Path
     python_interpreter: str
+    # The GitHub stand-in's address (FakeGitHub.api): the server's https_proxy.
     github_api: str
     extra_env: dict[str, str] = field(default_factory=dict)
     log_level: str = "debug"  # the tests wait for lines of the debug log
@@ -341,6 +573,8 @@ class Node:
     client_port: int = 0
     _clients: list[Client] = field(default_factory=list)
     survivors: list[int] = field(default_factory=list)  # modules still running after stop()
+    # The trust bundle the server's processes see; default: the system's plus the stand-in's CA.
+    ca_bundle: Path | None = None
 
     @property
     def modules_path(self) -> Path:
@@ -380,21 +614,24 @@ class Node:
     def start(self, timeout: float = 30) -> None:
         (self.home / "storage").mkdir(parents=True, exist_ok=True)
         self.modules_path.mkdir(exist_ok=True)
-        # THINGSDB_* variables override the configuration file: none may leak in from outside.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("THINGSDB_")}
-        env.update({GITHUB_API_VARIABLE: self.github_api, **self.extra_env})
+        env = server_env(self.github_api, self.extra_env)
+        ca_bundle = self.ca_bundle or stand_in_ca_bundle()
         for attempt in range(3):  # a port taken between choosing and binding: choose again
             config = self._write_config()
             log = self.log_path.open("a")
+            # unshare and sh exec: the process is the server itself (its pid, its children).
             self.process = subprocess.Popen(
-                [
-                    str(self.binary),
-                    "--init",
-                    "--config",
-                    str(config),
-                    "--log-level",
-                    self.log_level,
-                ],
+                isolated_command(
+                    [
+                        str(self.binary),
+                        "--init",
+                        "--config",
+                        str(config),
+                        "--log-level",
+                        self.log_level,
+                    ],
+                    ca_bundle,
+                ),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -480,9 +717,13 @@ class Node:
         return self.process.returncode
 
 
-def require_server() -> ServerBuild:
-    """The server build, or a skip when it cannot be had here and that is allowed."""
+def require_server(version: str | None = None) -> ServerBuild:
+    """The server build (as build_server()), or a skip when it cannot be had or run here and
+    that is allowed."""
+    problem = isolation_problem()
+    if problem:
+        pytest.skip(problem)
     try:
-        return build_server()
+        return build_server(version)
     except ServerUnavailable as exc:
         pytest.skip(str(exc))
