@@ -61,9 +61,11 @@ func TestTheModuleKeepsItsDoc(t *testing.T) {
 
 
 def make_author_edits(project: Path, language: str) -> None:
-    # At the top: a line appended after one the template later removed would conflict.
-    ignores = project / ".gitignore"
-    ignores.write_text("/scratch/\n" + ignores.read_text(encoding="utf-8"), encoding="utf-8")
+    if language == "python":
+        # At the end, after the line every commit's .gitignore ends with. (Since the first Go
+        # commit a Go project's .gitignore changed at both ends: any edit there conflicts.)
+        ignores = project / ".gitignore"
+        ignores.write_text(ignores.read_text(encoding="utf-8") + "/scratch/\n", encoding="utf-8")
     with (project / "README.md").open("a", encoding="utf-8") as readme:
         readme.write("\n## Changelog\n\n- 0.1.0: the first release.\n")
     name, text = AUTHOR_TESTS[language]
