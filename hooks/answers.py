@@ -110,6 +110,9 @@ ARGUMENT_ERRORS = {
 _FORMAT_FIELDS = ("function", "argument", "expected", "got")
 # The largest request body a module keeps in memory; a larger one gets bad_data.
 MAX_BODY_MIB = 256
+# The ThingsDB releases generated projects are tested on (CI's integration matrix, in the
+# official image ghcr.io/thingsdb/node:full-v<release>): the current one and the previous minor.
+THINGSDB_RELEASES = ("1.9.2", "1.8.8")
 # The largest package ThingsDB ever sends (TI_PKG_MAX_SIZE): a header announcing more means
 # the stream is corrupt, and a module exits so that ThingsDB restarts it.
 THINGSDB_MAX_PACKAGE = 1 << 30
@@ -1094,6 +1097,7 @@ class AnswersExtension(Extension):
         environment.globals["max_nesting"] = MAX_NESTING
         environment.globals["shutdown_grace_seconds"] = SHUTDOWN_GRACE_SECONDS
         environment.globals["max_body_mib"] = MAX_BODY_MIB
+        environment.globals["thingsdb_releases"] = THINGSDB_RELEASES
         environment.globals["argument_errors"] = ARGUMENT_ERRORS
         environment.globals["thingsdb_max_package"] = THINGSDB_MAX_PACKAGE
         self._literals: list[str] = []

@@ -210,7 +210,10 @@ class TestGeneratedWorkflows:
         assert "integration" in ci["jobs"]["release"]["needs"]
         assert integration["permissions"] == {"contents": "read"}
         assert "docker run" in runs["integration"]
-        assert "ghcr.io/thingsdb/node:full-v1.9.2 --init" in runs["integration"]
+        assert '"ghcr.io/thingsdb/node:full-v$RELEASE" --init' in runs["integration"]
+        releases = integration["strategy"]["matrix"]["thingsdb"]
+        assert [str(r) for r in releases] == ["1.9.2", "1.8.8"]
+        assert "on ThingsDB 1.9.2 and 1.8.8" in project.read("README.md")
         assert "github.com/$GITHUB_REPOSITORY:$TOKEN@$GITHUB_SHA" in runs["integration"]
         assert tools["integration"] in runs["integration"]
         (tested,) = [s for s in integration["steps"] if tools["integration"] in s.get("run", "")]
