@@ -314,20 +314,194 @@ def py_value(value: Any) -> str:
 
 
 def thingsdb_value(value: Any) -> str:
-    """ThingsDB code for a sample value, as a user would type it in a query."""
-    if value is None:
-        return "nil"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, bytes):
-        return f"bytes({thingsdb_value(value.decode('latin-1'))})"
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
+    """ThingsDB code for a sample value, as a user would type it in a query.
+
+    The one renderer is tools/manifest.py's, which `sync` uses for the README too.
+    """
+    return _load_tool("manifest").thingsdb_value(value)
+
+
+def options_sample(signature: dict[str, Any]) -> dict[str, Any]:
+    """The thing a sample call gives a trailing ``*``: a key that is none of the arguments.
+
+    A key named like an argument would replace that argument in the request.
+    """
+    taken = {a["name"] for a in signature["arguments"]} | {FUNCTION_KEY, "deep", "load"}
+    key, n = "key", 1
+    while key in taken:
+        key, n = f"key{n}", n + 1
+    return {key: "value"}
+
+
+def placeholder_examples(signature: dict[str, Any], float_answers: bool = False) -> list[dict]:
+    """The examples a placeholder handler comes with: calls and what the placeholder answers.
+
+    A sample call; one leaving the optional arguments out; one with a ``*`` thing; one with
+    an argument of a wrong type (type_err); one leaving out a required argument
+    (num_arguments_err). Each is {"args", "answer"} or {"args", "error", "message"}.
+    With float_answers, a float argument's value in an answer is a float (Go's placeholder
+    answers a float64 whatever the call gave).
+    """
+    arguments = signature["arguments"]
+
+    def answered(a: dict[str, Any], value: Any) -> Any:
+        if float_answers and a["type"] == "float" and isinstance(value, int):
+            return float(value)
+        return value
+
+    samples = [a["sample"] for a in arguments]
+    if signature["bare"]:
+        return [{"args": samples, "answer": samples[0]}]
+    examples = []
+    options = {"options": {}} if signature["options"] else {}
+    answer = {a["name"]: answered(a, a["sample"]) for a in arguments}
+    examples.append({"args": samples, "answer": {**answer, **options}})
+    required = [a for a in arguments if not a["optional"]]
+    if len(required) < len(arguments):
+        answer = {
+            a["name"]: answered(a, a["default"] if a["optional"] else a["sample"])
+            for a in arguments
+        }
+        examples.append({"args": [a["sample"] for a in required], "answer": {**answer, **options}})
+    if signature["options"]:
+        extra = options_sample(signature)
+        answer = {a["name"]: answered(a, a["sample"]) for a in arguments}
+        examples.append({"args": samples + [extra], "answer": {**answer, "options": extra}})
+    typed = [a for a in arguments if a["type"] != "any"]
+    if typed:
+        bad = typed[0]
+        fields = dict(function=signature["name"], argument=bad["name"], expected=bad["type"])
+        examples.append(
+            {
+                "args": [a["wrong_sample"] if a is bad else a["sample"] for a in arguments],
+                "error": "type_err",
+                "message": ARGUMENT_ERRORS["type"].format(got=bad["wrong_sample_type"], **fields),
+            }
+        )
+    needed = [a for a in required if a["type"] != "any"]
+    if needed:
+        first = needed[0]
+        examples.append(
+            {
+                "args": [],
+                "error": "num_arguments_err",
+                "message": ARGUMENT_ERRORS["missing"].format(
+                    function=signature["name"], argument=first["name"], expected=first["type"]
+                ),
+            }
+        )
+    return examples
+
+
+def readme_functions(answers: MutableMapping[str, Any]) -> str:
+    """The README's functions section as `python tools/manifest.py sync` writes it from the
+    code: the placeholders' signatures and examples, closures as given."""
+    entries = []
+    for signature in parse_functions(answers["functions"]):
+        if signature.closure is not None:
+            entries.append({"name": signature.name, "closure": signature.closure})
+            continue
+        examples = placeholder_examples(signature.as_dict(), float_answers=True)
+        entries.append({"name": signature.name, "doc": signature.doc, "examples": examples})
+    return _load_tool("manifest").functions_section(answers["module_name"], entries)
+
+
+_PY_LINE = 100
+
+
+def py_literal(value: Any) -> str:
+    """A Python literal of a value, strings in the quotes ruff format chooses."""
+    if isinstance(value, str) and value.count('"') > value.count("'"):
+        text = json.dumps(value, ensure_ascii=False)[1:-1].replace('\\"', '"')
+        return "'" + text.replace("'", "\\'") + "'"
     if isinstance(value, list):
-        return "[" + ", ".join(thingsdb_value(v) for v in value) + "]"
+        return "[" + ", ".join(py_literal(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {thingsdb_value(v)}" for k, v in value.items()) + "}"
-    return repr(value)
+        return "{" + ", ".join(f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items()) + "}"
+    return py_value(value)
+
+
+class _PyText(str):
+    """A string literal that may be split into implicitly joined pieces."""
+
+    def __new__(cls, text: str) -> _PyText:
+        self = super().__new__(cls, py_literal(text))
+        self.text = text
+        return self
+
+
+def _py_node(value: Any) -> Any:
+    """A value as the layout below takes it: (open, items, close, is_call) or a literal."""
+    if isinstance(value, list) and value:
+        return ("[", [("", _py_node(v)) for v in value], "]", False)
+    if isinstance(value, dict) and value:
+        return ("{", [(py_literal(k) + ": ", _py_node(v)) for k, v in value.items()], "}", False)
+    return py_literal(value)
+
+
+def _py_flat(node: Any) -> str:
+    if isinstance(node, str):
+        return node
+    open_, items, close, _ = node
+    return open_ + ", ".join(lead + _py_flat(item) for lead, item in items) + close
+
+
+def _py_layout(node: Any, indent: str, lead: str, trail: str, exploded=False) -> list[str]:
+    """Lines of ``lead`` + node + ``trail`` as ruff format lays them out in 100 columns.
+
+    Flat when it fits; else a call's arguments (or a single item) on one indented line when
+    they fit; else one item a line with a trailing comma. ``exploded``: a magic trailing comma.
+    """
+    flat = indent + lead + _py_flat(node) + trail
+    if isinstance(node, _PyText) and len(flat) > _PY_LINE:
+        # Too long a string: implicitly joined pieces in parentheses, which ruff keeps.
+        room = _PY_LINE - len(indent) - 4
+        pieces, piece = [], ""
+        for word in re.split(r"(?<= )", node.text):
+            if piece and len(py_literal(piece + word)) > room:
+                pieces.append(piece)
+                piece = ""
+            piece += word
+        pieces.append(piece)
+        inner = [indent + "    " + py_literal(piece) for piece in pieces]
+        # A word longer than a line (a long function name) stays whole.
+        inner = [line + ("  # noqa: E501" if len(line) > _PY_LINE else "") for line in inner]
+        return [indent + lead + "(", *inner, indent + ")" + trail]
+    if isinstance(node, str) or (len(flat) <= _PY_LINE and not exploded):
+        return [flat]
+    open_, items, close, is_call = node
+    inner = indent + "    "
+    body = ", ".join(item_lead + _py_flat(item) for item_lead, item in items)
+    head, tail = indent + lead + open_, indent + close + trail
+    if not exploded and (is_call or len(items) == 1) and len(inner + body) <= _PY_LINE:
+        return [head, inner + body, tail]
+    if not exploded and len(items) == 1:
+        item_lead, item = items[0]
+        return [head, *_py_layout(item, inner, item_lead, ""), tail]
+    lines = [head]
+    for item_lead, item in items:
+        lines += _py_layout(item, inner, item_lead, ",")
+    return lines + [tail]
+
+
+def py_examples_decorator(signature: dict[str, Any], python_name: str) -> str:
+    """main.py's ``@module.function(examples=[...])`` for a placeholder, as ruff formats it."""
+    calls = []
+    for example in placeholder_examples(signature, float_answers=True):
+        items = [("", _py_node(example["args"]))]
+        if "error" in example:
+            items += [("error=", _py_node(example["error"]))]
+            items += [("message=", _PyText(example["message"]))]
+        else:
+            items += [("answer=", _py_node(example["answer"]))]
+        calls.append(("", ("Example(", items, ")", True)))
+    items = [] if python_name == signature["name"] else [("", py_literal(signature["name"]))]
+    items.append(("examples=", ("[", calls, "]", False)))
+    lines = ["@module.function("]
+    for item_lead, item in items:
+        exploded = not isinstance(item, str)
+        lines += _py_layout(item, "    ", item_lead, ",", exploded=exploded)
+    return "\n".join(lines + [")"])
 
 
 def cli_value(value: Any) -> str:
@@ -1085,6 +1259,10 @@ class AnswersExtension(Extension):
             md_code=md_code,
             go_format=go_format,
             py_assignment=py_assignment,
+            options_sample=options_sample,
+            placeholder_examples=placeholder_examples,
+            readme_functions=readme_functions,
+            py_examples_decorator=py_examples_decorator,
         )
         environment.globals["answers_module_dir"] = str(Path(__file__).resolve().parent)
         # The table of generated files (language, owner, what): the README's files table.

@@ -1,7 +1,7 @@
 """The Go flavour: baked with several platform sets and function lists, vetted, tested, and
 cross-built; every binary is checked to be an executable for its platform, built bit for bit
 the same each time. A Go project is a Go project: its wire battery (protocol_test.go), its
-function tables (functions_test.go) and its try-out command (tools/peer) run with go alone.
+function examples (functions_test.go) and its try-out command (tools/peer) run with go alone.
 
 The Go build cache is shared with the rest of the machine (no temporary GOCACHE), so after the
 first run only the link steps are repeated.
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT_TEMPLATE_DIR, SIGNATURE_SHAPES
 
-from hooks.answers import parse_functions
+from hooks.answers import parse_functions, placeholder_examples
 
 pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="needs the go command")
 
@@ -81,7 +81,10 @@ GO_FILES = {
     "config.go",
     "internal/module/args.go",
     "internal/module/args_test.go",
+    "internal/module/describe.go",
     "internal/module/errors.go",
+    "internal/module/examples.go",
+    "internal/module/examples_test.go",
     "internal/module/module.go",
     "internal/module/server.go",
     "internal/module/server_test.go",
@@ -303,20 +306,25 @@ class TestGoMatrix:
         }
         assert project.manifest["main"] == expected
 
-    def test_each_function_has_a_handler_and_a_test(self, baked, answers):
+    def test_each_function_has_a_handler_with_examples(self, baked, answers):
         project = baked(**go_answers(answers))
-        handlers, tests = project.read("handlers.go"), project.read("handlers_test.go")
+        handlers = project.read("handlers.go")
         for signature in parse_functions(answers["functions"]):
             name = go_name(signature.name)
             if signature.closure is not None:  # runs in ThingsDB: nothing in the Go code
                 assert f"handle{name}(" not in handlers
                 continue
-            assert f"\tmodule.Func({json.dumps(signature.name)}, handle{name}),\n" in handlers
+            assert f"\tmodule.Func({json.dumps(signature.name)}, handle{name},\n" in handlers
             assert f"type {name}Args struct" in handlers
             assert (
                 f"func handle{name}(ctx context.Context, conf Config, args {name}Args)" in handlers
             )
-            assert f"func TestHandle{name}(t *testing.T)" in tests
+        # The tests are loops over the examples: nothing in them names a function.
+        for test in ("handlers_test.go", "functions_test.go", "integration_test.go"):
+            text = project.read(test)
+            for signature in parse_functions(answers["functions"]):
+                if signature.closure is None and not signature.bare:
+                    assert json.dumps(signature.name) not in text, (test, signature.name)
 
     def test_go_vet_gofmt_and_the_generated_tests_pass(self, baked, answers):
         project = baked(**go_answers(answers))
@@ -340,28 +348,27 @@ class TestGoMatrix:
         assert result.returncode == 0, result.stdout + result.stderr
         assert results == dict.fromkeys(PROTOCOL_TESTS, "PASS"), result.stdout
 
-    def test_each_function_is_called_over_the_wire(self, baked, answers):
-        # functions_test.go: a case per function, more for defaults and options, all passing.
+    def test_each_example_runs_directly_and_over_the_wire(self, baked, answers):
+        # handlers_test.go and functions_test.go: every example of every function, passing.
         project = baked(**go_answers(answers))
         result = go_test(
-            project, "-run", "^(" + "|".join(sorted(functions_tests(project))) + ")$", "."
+            project, "-run", "^(TestEachExample.*|TestEveryFunctionHasAnExample)$", "."
         )
         assert result.returncode == 0, result.stdout + result.stderr
-        called = {
-            name.split("/")[1]
-            for name, outcome in go_test_results(result.stdout).items()
-            if name.startswith("TestEachCallGetsItsAnswer/") and outcome == "PASS"
-        }
-        expected = set()
+        results = go_test_results(result.stdout)
+        direct = {n for n, o in results.items() if n.startswith("TestEachExampleGetsItsAnswer/")}
+        wire = {n for n, o in results.items() if n.startswith("TestEachExampleOverTheWire/")}
+        assert set(results.values()) == {"PASS"}, result.stdout
+        expected_direct, expected_wire = set(), set()
         for signature in parse_functions(answers["functions"]):
             if signature.closure is not None:
                 continue
-            expected.add(signature.name)
-            if any(a.optional for a in signature.arguments):
-                expected.add(f"{signature.name}-defaults")
-            if signature.options:
-                expected.add(f"{signature.name}-options")
-        assert called == expected
+            count = len(placeholder_examples(signature.as_dict(), float_answers=True))
+            expected_wire.add(f"TestEachExampleOverTheWire/{signature.name}")
+            for n in range(1, count + 1):
+                expected_direct.add(f"TestEachExampleGetsItsAnswer/{signature.name}/{n}")
+        assert direct == expected_direct
+        assert wire == expected_wire
 
 
 # Author code for the handler-replacement test, taken in turn: one fails, one answers
@@ -383,8 +390,8 @@ HANDLER = re.compile(
 @pytest.mark.parametrize("needs_config", ["yes", "no"])
 def test_machinery_checks_pass_when_every_handler_is_replaced(bake, needs_config):
     """The author replaces every handler body: the machinery's Go tests, main_test.go and
-    protocol_test.go pass untouched; only the author's own tests (handlers_test.go and
-    functions_test.go), which assert placeholder answers, fail."""
+    protocol_test.go pass untouched; only the placeholder examples' answers fail, in the
+    author's own tests (handlers_test.go and functions_test.go)."""
     project = bake(language="go", functions=SIGNATURE_SHAPES, needs_config=needs_config)
     path = project.file("handlers.go")
     source = path.read_text(encoding="utf-8")
@@ -408,12 +415,14 @@ def test_machinery_checks_pass_when_every_handler_is_replaced(bake, needs_config
     results = go_test_results(result.stdout)
     assert result.returncode == 1, result.stdout
     failed = {name for name, outcome in results.items() if outcome == "FAIL" and "/" not in name}
-    authors = functions_tests(project) | {n for n in results if n.startswith("TestHandle")}
-    assert failed and failed <= authors, result.stdout
+    assert {"TestEachExampleGetsItsAnswer", "TestEachExampleOverTheWire"} <= failed
+    # ... and the configuration test that shows the prefix on the placeholder's answer.
+    authors = functions_tests(project) | {n for n in results if n.startswith("TestEachExample")}
+    assert failed <= authors, result.stdout
     # The placeholder answers fail; the argument checks, before the author's code, still pass.
-    assert {"TestEachCallGetsItsAnswer", "TestHandleAdd"} <= failed
-    assert results["TestArgumentOfAWrongTypeIsATypeError"] == "PASS"
-    assert results["TestLeftOutArgumentIsANumArgumentsError"] == "PASS"
+    assert results["TestEachExampleGetsItsAnswer/add/1"] == "FAIL"
+    assert results["TestEachExampleGetsItsAnswer/add/2"] == "PASS"  # type_err
+    assert results["TestEachExampleGetsItsAnswer/add/3"] == "PASS"  # num_arguments_err
     assert {name: results[name] for name in PROTOCOL_TESTS} == dict.fromkeys(PROTOCOL_TESTS, "PASS")
 
 
@@ -429,7 +438,7 @@ def test_go_mod_needs_nothing_after_baking(baked):
     project.run("go", "mod", "tidy", "-diff", timeout=300)
 
 
-def test_failing_function_case_says_the_call_the_case_both_answers_and_the_log(bake):
+def test_failing_example_says_function_example_call_both_sides_and_the_log(bake):
     project = bake(language="go", functions="add(a: int, b: int), echo")
     path = project.file("handlers.go")
     source = path.read_text(encoding="utf-8")
@@ -443,17 +452,18 @@ def test_failing_function_case_says_the_call_the_case_both_answers_and_the_log(b
     path.write_text(
         source.replace('import (\n\t"context"\n', 'import (\n\t"context"\n\t"log"\n', 1)
     )
-    result = go_test(project, "-run", "^TestEachCallGetsItsAnswer$", ".")
+    result = go_test(project, "-run", "^TestEachExample", ".")
     assert result.returncode == 1
     lines = [line.strip() for line in result.stdout.splitlines()]
-    start = next(i for i, line in enumerate(lines) if line.endswith("add(42, 42), case add:"))
-    assert lines[start + 1 : start + 4] == [
-        'want {"a": 42, "b": 42}',
-        "got  84.0",
-        "the module's log:",
-    ], result.stdout
-    assert lines[start + 4].startswith("[demo] ") and lines[start + 5].endswith(" adding")
-    assert go_test_results(result.stdout)["TestEachCallGetsItsAnswer/echo"] == "PASS"
+    failure = "add example 1, add(42, 42): want {a: 42, b: 42}; got 84.0"
+    assert sum(line.endswith(failure) for line in lines) == 2, result.stdout  # direct, wire
+    start = next(i for i, line in enumerate(lines) if "functions_test.go" in line)
+    assert lines[start].endswith(failure)
+    assert lines[start + 1] == "the module's log:", result.stdout
+    assert lines[start + 2].startswith("[demo] ") and lines[start + 3].endswith(" adding")
+    results = go_test_results(result.stdout)
+    assert results["TestEachExampleOverTheWire/echo"] == "PASS"
+    assert results["TestEachExampleGetsItsAnswer/add/2"] == "PASS"
 
 
 def test_try_out_command_runs_the_current_sources(bake):

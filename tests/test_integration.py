@@ -16,7 +16,7 @@ import test_thingsdb
 from conftest import SIGNATURE_SHAPES, BakedProject
 from test_thingsdb import OWNER, fresh_venv, publish
 
-from hooks.answers import parse_functions
+from hooks.answers import parse_functions, placeholder_examples
 
 pytestmark = pytest.mark.thingsdb
 
@@ -75,17 +75,16 @@ def go_test_results(output: str) -> dict[str, str]:
     return {name: verdict for verdict, name in found}
 
 
-def expected_go_tests(answers: dict) -> set[str]:
-    """The subtests integration_test.go runs for these answers (the cases of the generated
-    functions_test.go): each function called, with its defaults and with `*` options where it
-    has them; a wrong type for each typed one, a left-out argument for each that needs one."""
-    functions = [s for s in parse_functions(answers["functions"]) if s.closure is None]
-    defaults = [s.name for s in functions if any(a.optional for a in s.arguments)]
-    options = [s.name for s in functions if s.options]
-    typed = [s.name for s in functions if any(a.type != "any" for a in s.arguments)]
-    required = [
-        s.name for s in functions if any(not a.optional and a.type != "any" for a in s.arguments)
-    ]
+def expected_go_tests(answers: dict, extra_examples: dict[str, int] | None = None) -> set[str]:
+    """The subtests integration_test.go runs for these answers: each example of each function
+    (the placeholders' examples, and extra_examples: function -> count), then the
+    configuration."""
+    counts = {
+        s.name: len(placeholder_examples(s.as_dict(), float_answers=True))
+        for s in parse_functions(answers["functions"])
+        if s.closure is None
+    }
+    counts.update(extra_examples or {})
     configuration = (
         ["configuration-accepted-and-applied", "bad-configuration-refused"]
         if answers["needs_config"] == "yes"
@@ -95,13 +94,27 @@ def expected_go_tests(answers: dict) -> set[str]:
         "TestInThingsDB",
         "TestInThingsDBEveryExposedFunctionIsCalled",
         "TestInThingsDB/installed-module-is-this-checkout",
-        *(f"TestInThingsDB/answers/{s.name}" for s in functions),
-        *(f"TestInThingsDB/answers/{name}-defaults" for name in defaults),
-        *(f"TestInThingsDB/answers/{name}-options" for name in options),
-        *(f"TestInThingsDB/wrong-type/{name}" for name in typed),
-        *(f"TestInThingsDB/left-out-argument/{name}" for name in required),
+        "TestInThingsDB/examples",
+        *(
+            f"TestInThingsDB/examples/{name}/{n}"
+            for name, c in counts.items()
+            for n in range(1, c + 1)
+        ),
         *(f"TestInThingsDB/{name}" for name in configuration),
     }
+
+
+def run_go_integration(project: BakedProject, expected: set[str], env: dict[str, str]) -> None:
+    command = "go test -tags integration -run InThingsDB -count=1 -v ."
+    result = project.run(*command.split(), env=env)
+    results = go_test_results(result.stdout)
+    assert "SKIP" not in result.stdout, result.stdout
+    assert set(results.values()) == {"PASS"}, result.stdout
+    missing = expected - set(results)
+    assert not missing, f"did not run: {sorted(missing)}\n{result.stdout}"
+    # And no subtest that started ended without a verdict (a panic, a timeout).
+    started = set(re.findall(r"^=== RUN\s+(\S+)", result.stdout, re.MULTILINE))
+    assert started == set(results), result.stdout
 
 
 @pytest.mark.skipif(shutil.which("go") is None, reason="needs the go command")
@@ -114,16 +127,30 @@ def test_generated_go_integration_tests_pass_in_thingsdb(
     assert project.read("integration_test.go").startswith("//go:build integration\n")
 
     def run(env: dict[str, str]) -> None:
-        command = "go test -tags integration -run InThingsDB -count=1 -v ."
-        result = project.run(*command.split(), env=env)
-        results = go_test_results(result.stdout)
-        assert "SKIP" not in result.stdout, result.stdout
-        assert set(results.values()) == {"PASS"}, result.stdout
-        missing = expected_go_tests(answers) - set(results)
-        assert not missing, f"did not run: {sorted(missing)}\n{result.stdout}"
-        # And no subtest that started ended without a verdict (a panic, a timeout).
-        started = set(re.findall(r"^=== RUN\s+(\S+)", result.stdout, re.MULTILINE))
-        assert started == set(results), result.stdout
+        run_go_integration(project, expected_go_tests(answers), env)
+
+    install_and_run(project, "go", start_node, github, tmp_path, run)
+
+
+@pytest.mark.skipif(shutil.which("go") is None, reason="needs the go command")
+def test_go_function_added_only_in_code_is_installed_and_answers_its_examples(
+    bake, start_node, github, tmp_path
+):
+    """An author adds a function in handlers.go with its examples, runs sync, and nothing
+    else: the project's own checks pass, and a real ThingsDB installs it and answers them."""
+    from test_code_is_the_source import GO_UPPER_EXAMPLES, add_go_upper
+
+    answers = {
+        "functions": "lookup(key: str, *), scale(x: float, factor: int = 2)",
+        "needs_config": "yes",
+    }
+    project = bake(language="go", **answers)
+    add_go_upper(project)
+    project.run("go", "run", "./tools/manifest", "sync")
+    project.run("go", "test", "-count=1", "./...")
+
+    def run(env: dict[str, str]) -> None:
+        run_go_integration(project, expected_go_tests(answers, {"upper": GO_UPPER_EXAMPLES}), env)
 
     install_and_run(project, "go", start_node, github, tmp_path, run)
 

@@ -1,182 +1,59 @@
 {%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list -%}
 {%- set bare = handled | selectattr("bare") | list -%}
-{%- import "go_code.jinja" as go -%}
-{#- A value of argument a as a canonical Go value: bytes as []byte, a number
-    given to a float argument as float64 (the module answers a float). -#}
-{%- macro value(a, v) -%}
-{%- if v is none %}nil
-{%- elif v.decode is defined %}[]byte({{ v.decode("latin-1") | go_string }})
-{%- elif a.type == "float" and v is number %}float64({{ v }})
-{%- else %}{{ go.go_value(v) }}
-{%- endif -%}
-{%- endmacro -%}
-{%- macro go_list(items) -%}
-[]any{ {{- items | join(", ") -}} }
-{%- endmacro -%}
-{%- macro go_thing(pairs) -%}
-map[string]any{ {{- pairs | join(", ") -}} }
-{%- endmacro -%}
-{%- macro call_case(name, function, args, answer) %}
-	{
-{{- go.keyed([["name", name | go_string], ["function", function | go_string], ["args", go_list(args)], ["answer", answer]], "\t\t") }}
-	},
-{%- endmacro -%}
-{#- A slice of the table's element type: one row a line, each row starting
-    with a line break; gofmt writes an empty one on one line. -#}
-{%- macro table(type, rows) -%}
-[]{{ type }}{ {%- for row in rows %}{{ row }}{% endfor %}{% if rows %}
-{% endif %}}
-{%- endmacro -%}
 package main
 
 // Your functions{% if cookiecutter.needs_config %} and configuration{% endif %} over the wire, called exactly as ThingsDB
 // calls them.
 //
-// This file is yours. It was generated from the signatures the module
-// started with; the expected answers are what the placeholder functions
-// return, so change them as you write each function, and add a line to each
-// table when you add a function. The argument checks (a wrong type, a
-// left-out argument) run before your code, so those cases keep passing until
-// you change a signature. integration_test.go calls the same tables through
-// a real ThingsDB.
+// This file is yours. The examples next to each function in handlers.go run
+// here as ThingsDB sends them: the request is built from module.json (its
+// argmap and defaults) and goes through the module's process. Adding a
+// function needs no change here. integration_test.go calls the same examples
+// through a real ThingsDB.
 
 import (
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 
+	timod "github.com/thingsdb/go-timod"
+
+	"{{ cookiecutter.go_module_path }}/internal/module"
 	"{{ cookiecutter.go_module_path }}/internal/peer"
 )
-
-// call is one call of an exposed function, as ThingsDB gives it, and its answer.
-type call struct {
-	name     string // the case: the function, or "<function>-defaults" / "<function>-options"
-	function string
-	args     []any // positional arguments
-	answer   any
-}
-
-// calls are the calls of each function and what the function answers:
-// canonical values (int64, float64, []byte, []any, map[string]any).
-{%- set rows = [] %}
-{%- for f in handled %}
-{%- set args = [] %}
-{%- for a in f.arguments %}{% set _ = args.append(value(a, a.sample)) %}{% endfor %}
-{%- if f.bare %}
-{%- set _ = rows.append(call_case(f.name, f.name, args, value(f.arguments[0], f.arguments[0].sample))) %}
-{%- else %}
-{%- set answer = [] %}
-{%- for a in f.arguments %}{% set _ = answer.append((a.name | go_string) ~ ": " ~ value(a, a.sample)) %}{% endfor %}
-{%- if f.options %}{% set _ = answer.append('"options": map[string]any{}') %}{% endif %}
-{%- set _ = rows.append(call_case(f.name, f.name, args, go_thing(answer))) %}
-{%- set required = f.arguments | rejectattr("optional") | list %}
-{%- if required | length < f.arguments | length %}
-{%- set given = [] %}
-{%- for a in required %}{% set _ = given.append(value(a, a.sample)) %}{% endfor %}
-{%- set answer = [] %}
-{%- for a in f.arguments %}{% set _ = answer.append((a.name | go_string) ~ ": " ~ value(a, a.default if a.optional else a.sample)) %}{% endfor %}
-{%- if f.options %}{% set _ = answer.append('"options": map[string]any{}') %}{% endif %}
-{%- set _ = rows.append(call_case(f.name ~ "-defaults", f.name, given, go_thing(answer))) %}
-{%- endif %}
-{%- if f.options %}
-{%- set answer = [] %}
-{%- for a in f.arguments %}{% set _ = answer.append((a.name | go_string) ~ ": " ~ value(a, a.sample)) %}{% endfor %}
-{%- set _ = answer.append('"options": map[string]any{"key": "value"}') %}
-{%- set _ = rows.append(call_case(f.name ~ "-options", f.name, args + ['map[string]any{"key": "value"}'], go_thing(answer))) %}
-{%- endif %}
-{%- endif %}
-{%- endfor %}
-var calls = {{ table("call", rows) }}
-
-// wrongType is a call with an argument of a type its function refuses.
-type wrongType struct {
-	function                string
-	args                    []any
-	argument, expected, got string // the argument refused, its type, the type the call gave
-}
-
-// wrongTypes: function, arguments, the argument refused, its type, the type
-// the call gave.
-{%- set rows = [] %}
-{%- for f in handled %}
-{%- set typed = f.arguments | rejectattr("type", "equalto", "any") | list %}
-{%- if typed %}
-{%- set bad = typed[0] %}
-{%- set args = [] %}
-{%- for a in f.arguments %}{% set _ = args.append(value(a, a.wrong_sample if a.name == bad.name else a.sample)) %}{% endfor %}
-{%- set _ = rows.append("\n\t{" ~ ([f.name | go_string, go_list(args), bad.name | go_string, bad.type | go_string, bad.wrong_sample_type | go_string] | join(", ")) ~ "},") %}
-{%- endif %}
-{%- endfor %}
-var wrongTypes = {{ table("wrongType", rows) }}
-
-// requiredArgument is the first argument of a function that a call cannot
-// leave out.
-type requiredArgument struct{ function, argument, expected string }
-
-// requiredArguments: function, the first argument a call cannot leave out,
-// its type.
-{%- set rows = [] %}
-{%- for f in handled %}
-{%- set needed = f.arguments | rejectattr("optional") | rejectattr("type", "equalto", "any") | list %}
-{%- if needed %}
-{%- set _ = rows.append("\n\t{" ~ ([f.name | go_string, needed[0].name | go_string, needed[0].type | go_string] | join(", ")) ~ "},") %}
-{%- endif %}
-{%- endfor %}
-var requiredArguments = {{ table("requiredArgument", rows) }}
 {%- if cookiecutter.needs_config and bare %}
 
 // prefixed is a function whose answer shows the configured prefix.
 const prefixed = {{ bare[0].name | go_string }}
 {%- endif %}
 
-func TestEachCallGetsItsAnswer(t *testing.T) {
+func TestEachExampleOverTheWire(t *testing.T) {
 	t.Parallel()
-	for _, c := range calls {
-		t.Run(c.name, func(t *testing.T) {
+	for _, f := range functions {
+		t.Run(f.Name(), func(t *testing.T) {
 			t.Parallel()
 			m := startModule(t)
-			reply := callFunction(t, m, c.function, c.args)
-			got, err := reply.Result()
-			if err != nil || !reflect.DeepEqual(got, c.answer) {
-				t.Errorf("%s, case %s:\nwant %s\ngot  %s%s",
-					describeCall(c.function, c.args), c.name, peer.Render(c.answer), replyText(reply), moduleLog(m))
+			for i, e := range f.Examples() {
+				got, err := replyResult(callFunction(t, m, f.Name(), e.Args))
+				if problem := f.Check(i+1, e, got, err); problem != "" {
+					t.Errorf("%s%s", problem, moduleLog(m))
+				}
 			}
 		})
 	}
 }
 
-func TestArgumentOfAWrongTypeIsATypeError(t *testing.T) {
-	t.Parallel()
-	if len(wrongTypes) == 0 {
-		t.Skip("no function has an argument of a declared type")
+// replyResult is a reply as a handler's result: the value, or the error as a
+// *module.Error.
+func replyResult(reply peer.Package) (any, error) {
+	if code, message, ok := reply.Failure(); ok {
+		return nil, &module.Error{Code: timod.Ex(code), Msg: message}
 	}
-	for _, w := range wrongTypes {
-		t.Run(w.function, func(t *testing.T) {
-			t.Parallel()
-			m := startModule(t)
-			reply := callFunction(t, m, w.function, w.args)
-			message := fmt.Sprintf({{ argument_errors.type | go_format }}, w.function, w.argument, w.expected, w.got)
-			wantFailure(t, m, describeCall(w.function, w.args), reply, "type_err", message)
-		})
+	value, err := reply.Result()
+	if err != nil {
+		return nil, err
 	}
-}
-
-func TestLeftOutArgumentIsANumArgumentsError(t *testing.T) {
-	t.Parallel()
-	if len(requiredArguments) == 0 {
-		t.Skip("no function has a required argument of a declared type")
-	}
-	for _, r := range requiredArguments {
-		t.Run(r.function, func(t *testing.T) {
-			t.Parallel()
-			m := startModule(t)
-			// ThingsDB sends a left-out argument as nil.
-			reply := callFunction(t, m, r.function, nil)
-			message := fmt.Sprintf({{ argument_errors.missing | go_format }}, r.function, r.argument, r.expected)
-			wantFailure(t, m, describeCall(r.function, nil), reply, "num_arguments_err", message)
-		})
-	}
+	return module.Canonical(value)
 }
 {%- if cookiecutter.needs_config %}
 

@@ -22,11 +22,11 @@
 package main
 
 // The functions this module exposes. Each one has a struct of its arguments,
-// a handler that takes that struct, a line in functions below and an entry in
-// module.json's "exposes", whose "argmap" lists the struct's msgpack tags in
-// order ("*" for an Options field) and whose "defaults" set "function" to the
-// function's name and give each optional argument its default. Closures
-// exposed in module.json run in ThingsDB itself and have nothing here.
+// a handler that takes that struct, and a module.Func line with its examples
+// in functions below. `go run ./tools/manifest sync` then writes its entry in
+// module.json's "exposes" (the msgpack tags in order as "argmap", "*" for an
+// Options field; the defaults) and its part of README.md. Closures exposed
+// in module.json run in ThingsDB itself and have nothing here.
 //
 // Argument types: str string, bytes []byte, int int64, float float64, bool
 // bool, list []any, thing map[string]any, any any. An optional argument is
@@ -48,10 +48,15 @@ import (
 	"{{ cookiecutter.go_module_path }}/internal/module"
 )
 
-// functions lists the functions of module.json's "exposes" with their handlers.
+// functions lists the functions this module serves, each with its handler
+// and examples: calls and what they answer (or the error they get). The
+// tests call every example, and `go run ./tools/manifest sync` writes
+// module.json's "exposes" and the functions in README.md from this list.
 var functions = []module.Function[Config]{
 {%- for fn in handled %}
-	module.Func({{ fn.name | go_string }}, handle{{ fn.go_name }}),
+	module.Func({{ fn.name | go_string }}, handle{{ fn.go_name }},
+{{- go.examples(fn, "\t\t") }}
+	),
 {%- endfor %}
 }
 {%- for fn in handled %}

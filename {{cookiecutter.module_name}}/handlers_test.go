@@ -1,29 +1,16 @@
-{%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list -%}
-{%- set nullable = [] -%}
-{%- for fn in handled %}{% for a in fn.arguments %}{% if a.optional and a.default is none and a.type in ("str", "int", "float", "bool") %}{% set _ = nullable.append(a) %}{% endif %}{% endfor %}{% endfor -%}
-{%- import "go_code.jinja" as go -%}
-{%- macro sample(a) -%}
-{%- if a.type == "bytes" %}[]byte({{ a.sample.decode("latin-1") | go_string }})
-{%- elif a.optional and a.default is none and a.type in ("str", "int", "float", "bool") %}ptr({{ go.go_value(a.sample) }})
-{%- else %}{{ go.go_value(a.sample) }}
-{%- endif -%}
-{%- endmacro -%}
 package main
 
 // Tests of your handlers and configuration, called directly. This file is
-// yours: it was generated from the signatures the module started with and
-// checks what the placeholders answer, so change each test as you write its
-// function. The machinery's own tests are in internal/; main_test.go checks
-// that handlers.go and module.json agree.
+// yours. The examples next to each function in handlers.go run here through
+// the module's own argument checks, with the default configuration;
+// functions_test.go runs them over the wire. Adding a function needs no
+// change here. The machinery's own tests are in internal/; main_test.go
+// checks that module.json and README.md follow handlers.go.
 
 import (
-{%- if handled %}
 	"context"
-{%- endif %}
 	"errors"
-{%- if handled %}
-	"reflect"
-{%- endif %}
+	"fmt"
 {%- if not cookiecutter.needs_config %}
 	"strings"
 {%- endif %}
@@ -45,68 +32,27 @@ func wantCode(t *testing.T, err error, code timod.Ex) {
 		t.Fatalf("got code %d (%s), want %d", e.Code, e.Msg, code)
 	}
 }
-{%- if nullable %}
 
-// ptr returns a pointer to v: the value of an optional argument whose
-// default is null.
-func ptr[T any](v T) *T { return &v }
-{%- endif %}
-{%- for fn in handled %}
-{%- if fn.bare %}
-
-func TestHandle{{ fn.go_name }}(t *testing.T) {
-	ctx := context.Background()
-	for _, value := range []any{"hello", int64(42), nil, []any{"a", true}, map[string]any{"k": "v"}} {
-		got, err := handle{{ fn.go_name }}(ctx, DefaultConfig(), {{ fn.go_name }}Args{Value: value})
-		if err != nil || !reflect.DeepEqual(got, value) {
-			t.Errorf("{{ fn.name }}(%#v) = %#v, %v; want the value back", value, got, err)
+func TestEachExampleGetsItsAnswer(t *testing.T) {
+	for _, f := range functions {
+		for i, e := range f.Examples() {
+			t.Run(fmt.Sprintf("%s/%d", f.Name(), i+1), func(t *testing.T) {
+				got, err := f.Call(context.Background(), DefaultConfig(), e.Args)
+				if problem := f.Check(i+1, e, got, err); problem != "" {
+					t.Error(problem)
+				}
+			})
 		}
 	}
-{%- if cookiecutter.needs_config %}
-	conf := Config{Prefix: "> "}
-	got, err := handle{{ fn.go_name }}(ctx, conf, {{ fn.go_name }}Args{Value: "hello"})
-	if err != nil || got != "> hello" {
-		t.Errorf("with a prefix: got %#v, %v; want \"> hello\"", got, err)
-	}
-	got, err = handle{{ fn.go_name }}(ctx, conf, {{ fn.go_name }}Args{Value: int64(42)})
-	if err != nil || got != int64(42) {
-		t.Errorf("with a prefix, not a string: got %#v, %v; want 42 unchanged", got, err)
-	}
-{%- endif %}
 }
-{%- else %}
-{%- set fields = [] %}
-{%- set answer = [] %}
-{%- for a in fn.arguments %}
-{%- set _ = fields.append([a.go_field, sample(a)]) %}
-{%- set _ = answer.append([a.name | go_string, sample(a)]) %}
-{%- endfor %}
-{%- if fn.options %}
-{%- set _ = fields.append(["Options", 'map[string]any{"key": "value"}']) %}
-{%- set _ = answer.append(['"options"', 'map[string]any{"key": "value"}']) %}
-{%- endif %}
 
-// TestHandle{{ fn.go_name }} calls {{ fn.name }} with sample arguments; the placeholder
-// answers the thing of its arguments.
-func TestHandle{{ fn.go_name }}(t *testing.T) {
-{%- if fields %}
-	args := {{ fn.go_name }}Args{
-{{- go.keyed(fields, "\t\t") }}
-	}
-	want := map[string]any{
-{{- go.keyed(answer, "\t\t") }}
-	}
-{%- else %}
-	args := {{ fn.go_name }}Args{}
-	want := map[string]any{}
-{%- endif %}
-	got, err := handle{{ fn.go_name }}(context.Background(), DefaultConfig(), args)
-	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Errorf("got %#v, %v; want %#v", got, err, want)
+func TestEveryFunctionHasAnExample(t *testing.T) {
+	for _, f := range functions {
+		if len(f.Examples()) == 0 {
+			t.Errorf("%s has no examples: add a module.Example to its module.Func line in handlers.go", f.Name())
+		}
 	}
 }
-{%- endif %}
-{%- endfor %}
 {% if cookiecutter.needs_config %}
 func TestParseConfig(t *testing.T) {
 	conf, err := ParseConfig(map[string]any{"prefix": "> "})

@@ -24,7 +24,7 @@ package main
 // Each run installs the module under a name of its own (new_module) and
 // removes it afterwards (del_module), so the node may hold other modules,
 // this one's released version included. The calls and their answers are the
-// tables in functions_test.go: keep those up to date and this file follows.
+// examples in handlers.go: adding a function needs no change here.
 // Closures in module.json's exposes run in ThingsDB and are not called.
 
 import (
@@ -45,6 +45,9 @@ import (
 	"time"
 
 	thingsdb "github.com/thingsdb/go-thingsdb"
+	timod "github.com/thingsdb/go-timod"
+
+	"{{ cookiecutter.go_module_path }}/internal/module"
 )
 
 const (
@@ -69,8 +72,8 @@ var passingModuleStatuses = map[string]bool{
 }
 {%- if cookiecutter.needs_config %}
 
-// The configuration new_module gives: one under which the answers in
-// functions_test.go hold. Then one the module accepts, and one it refuses.
+// The configuration new_module gives: one under which the examples in
+// handlers.go hold. Then one the module accepts, and one it refuses.
 var (
 	installConfiguration = map[string]any{"prefix": ""}
 	goodConfiguration    = map[string]any{"prefix": "> "}
@@ -96,39 +99,22 @@ func TestInThingsDB(t *testing.T) {
 		}
 	})
 
-	t.Run("answers", func(t *testing.T) {
-		for _, c := range calls {
-			t.Run(c.name, func(t *testing.T) {
-				got, err := m.call(c.function, c.args)
-				if err != nil {
-					t.Fatalf("%s (case %s): %s", callCode(c.function, c.args), c.name, describeError(err))
-				}
-				if !reflect.DeepEqual(canonicalValue(got), canonicalValue(c.answer)) {
-					t.Errorf("%s (case %s):\n got  %s\n want %s",
-						callCode(c.function, c.args), c.name, thingsDBCode(got), thingsDBCode(c.answer))
-				}
-			})
-		}
-	})
-
-	t.Run("wrong-type", func(t *testing.T) {
-		for _, w := range wrongTypes {
-			t.Run(w.function, func(t *testing.T) {
-				message := fmt.Sprintf("function `%s` expects argument `%s` to be of type `%s` but got type `%s` instead",
-					w.function, w.argument, w.expected, w.got)
-				m.wantError(t, w.function, w.args, thingsdb.TypeError, message)
-			})
-		}
-	})
-
-	t.Run("left-out-argument", func(t *testing.T) {
-		for _, r := range requiredArguments {
-			t.Run(r.function, func(t *testing.T) {
-				// ThingsDB sends a left-out argument as nil.
-				message := fmt.Sprintf("function `%s` requires argument `%s` of type `%s` but got type `nil` instead",
-					r.function, r.argument, r.expected)
-				m.wantError(t, r.function, nil, thingsdb.NumArgumentsError, message)
-			})
+	t.Run("examples", func(t *testing.T) {
+		for _, f := range functions {
+			for i, e := range f.Examples() {
+				t.Run(fmt.Sprintf("%s/%d", f.Name(), i+1), func(t *testing.T) {
+					got, err := m.call(f.Name(), e.Args)
+					var tiErr *thingsdb.TiError
+					if errors.As(err, &tiErr) {
+						err = &module.Error{Code: timod.Ex(tiErr.Code()), Msg: tiErr.Error()}
+					} else if err == nil {
+						got, err = module.Canonical(canonicalValue(got))
+					}
+					if problem := f.Check(i+1, e, got, err); problem != "" {
+						t.Error(problem)
+					}
+				})
+			}
 		}
 	})
 
@@ -174,8 +160,8 @@ func TestInThingsDB(t *testing.T) {
 
 func TestInThingsDBEveryExposedFunctionIsCalled(t *testing.T) {
 	called := map[string]bool{}
-	for _, c := range calls {
-		called[c.function] = true
+	for _, f := range functions {
+		called[f.Name()] = len(f.Examples()) > 0
 	}
 	for name, raw := range readIntegrationManifest(t).Exposes {
 		var closure string
@@ -183,7 +169,7 @@ func TestInThingsDBEveryExposedFunctionIsCalled(t *testing.T) {
 			continue // runs in ThingsDB itself
 		}
 		if !called[name] {
-			t.Errorf("%s is never called: add its calls to calls in functions_test.go", name)
+			t.Errorf("%s is never called: give it examples in handlers.go", name)
 		}
 	}
 }

@@ -2,9 +2,12 @@
 //
 // ThingsDB starts it as a child process and talks to it over stdin and
 // stdout; stdout belongs to that protocol, so everything is logged to stderr.
-// Each request is answered in a goroutine of its own, so a slow request never
-// holds up the others. The module stops, with exit status 0, on SIGTERM (how
-// ThingsDB stops a module) and when stdin ends.
+// Requests are answered concurrently: a handler that returns at once runs in
+// the goroutine that read its request, and one that takes longer has reading
+// go on in another goroutine within a few milliseconds, and its function's
+// later calls get goroutines of their own (internal/module). The module
+// stops, with exit status 0, on SIGTERM (how ThingsDB stops a module) and
+// when stdin ends.
 //
 // Yours to edit: the functions in handlers.go, the configuration in
 // config.go. The machinery is in internal/ and comes with the template.
@@ -12,6 +15,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log"
@@ -40,6 +44,15 @@ const gcPercent = 400
 const shutdownGrace = {{ shutdown_grace_seconds }} * time.Second
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "-describe" {
+		// For tools/manifest sync, which cannot import package main. ThingsDB
+		// starts the module without arguments.
+		description := map[string]any{"module": moduleName, "functions": module.Describe(functions)}
+		if err := json.NewEncoder(os.Stdout).Encode(description); err != nil {
+			os.Exit(1)
+		}
+		return
+	}
 	log.SetOutput(os.Stderr)
 	log.SetPrefix("[" + moduleName + "] ")
 	if os.Getenv("GOGC") == "" {

@@ -3,7 +3,10 @@
 {%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list -%}
 """The module's functions{% if cookiecutter.needs_config %} and configuration{% endif %}, as ThingsDB calls them. This file is yours.
 
-Each ``@module.function`` below answers the function of its name in module.json's "exposes".
+Each ``@module.function`` below answers the function of its name in module.json's "exposes",
+with examples: calls and what they answer (``Example(args, answer=...)``, or ThingsDB's error
+``Example(args, error="type_err", message="...")``). The tests call every example, and
+``python tools/manifest.py sync`` writes module.json's "exposes" and the README from this file.
 Before it runs, timod_loop.py checks the request against its annotations (str, bytes, int,
 float, bool, list[Any], dict[str, Any] for a thing, Any, each optionally ``| None``): a missing
 argument or a wrong type never reaches your code. A trailing ``*, options`` takes the thing of
@@ -22,7 +25,7 @@ from typing import Any
 from timod import TypeError as TiTypeError
 from timod import ValueError as TiValueError
 {% endif %}
-from timod_loop import Module
+from timod_loop import {% if handled %}Example, {% endif %}Module
 {% set name_literal = cookiecutter.module_name | py_string %}
 {%- if name_literal | length > 82 %}
 # fmt: off
@@ -77,11 +80,7 @@ async def on_config(value: Any) -> None:
 {%- set params = code.parameters(f) %}
 
 
-{% if name == f.name -%}
-@module.function
-{%- else -%}
-{{ code.bracketed("", "@module.function(", [f.name | py_string], ")") }}
-{%- endif %}
+{{ f | py_examples_decorator(name) }}
 {{ code.bracketed("", "async def " ~ name ~ "(", (params.split("\x00") if params else []), ") -> " ~ ("Any" if f.bare else "dict[str, Any]") ~ ":", "def") }}
     """{{ code.docstring_text(f.doc, "    ") }}
 

@@ -17,8 +17,8 @@ Settings (environment variables):
 
 Each run installs the module under a name of its own (new_module) and removes it afterwards
 (del_module), so the node may hold other modules, this one's released version included.
-The calls and their answers are the tables in tests/test_functions.py: keep those up to date
-and this file follows. Closures in module.json's exposes run in ThingsDB and are not called.
+The calls and their answers are the examples next to each function in main.py: this file
+calls every one. Closures in module.json's exposes run in ThingsDB and are not called.
 """
 
 from __future__ import annotations
@@ -34,11 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import test_functions as tables
 from thingsdb.client import Client
 from thingsdb.exceptions import AuthError, ThingsDBError
 
-from thingsdb_peer import ERROR_CODES
+import main
+from manifest import example_mismatch
+from thingsdb_peer import ERROR_CODES, error_name
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = (
@@ -48,7 +49,7 @@ SETTINGS = (
 CONNECT_TIMEOUT = 60  # a node that is still starting
 INSTALL_TIMEOUT = 300  # a Python module's first install runs pip
 STATUS_TIMEOUT = 60
-DEEP = 10  # how deep answers return: the tables' nested things arrive whole
+DEEP = 10  # how deep answers return: the examples' nested things arrive whole
 THEN = ".then(|reply| {reply})"  # ThingsDB code: the module's answer is the query's
 # While installing or starting these come and go; another status is an answer (an error).
 PASSING_STATUSES = {"installing module...", "module not loaded", "stopping module...", "running"}
@@ -58,8 +59,8 @@ CONFIGURATION_ERROR = (
 OPERATION_ERR = ERROR_CODES["operation_err"]
 {%- if cookiecutter.needs_config %}
 
-# The configuration new_module gives: one under which the answers in tests/test_functions.py
-# hold. Then one the module accepts, and one it refuses.
+# The configuration new_module gives: one under which the examples in main.py hold (the
+# module's default). Then one the module accepts, and one it refuses.
 CONFIGURATION = {"prefix": ""}
 GOOD_CONFIGURATION = {"prefix": "> "}
 BAD_CONFIGURATION = {"prefix": 1}
@@ -219,43 +220,28 @@ def test_the_installed_module_is_this_checkouts(module):
     assert set(info["exposes"]) == set(local["exposes"])
 
 
-def test_every_exposed_function_is_called():
+FUNCTIONS = main.module.describe()["functions"]
+EXAMPLES = [
+    pytest.param(f["name"], number, example, id=f"{f['name']}-{number}")
+    for f in FUNCTIONS
+    for number, example in enumerate(f["examples"], 1)
+]
+
+
+def test_every_exposed_function_has_an_example():
     functions = {name for name, f in manifest()["exposes"].items() if isinstance(f, dict)}
-    called = {call.values[0] for call in tables.CALLS}
-    assert functions <= called, "add their calls to CALLS in tests/test_functions.py"
+    called = {f["name"] for f in FUNCTIONS if f["examples"]}
+    assert functions <= called, "give each function examples in main.py"
 
 
-@pytest.mark.parametrize("function, args, answer", tables.CALLS)
-def test_function_answers(module, function, args, answer):
-    assert module.call(function, args) == answer
-
-
-# tests/test_functions.py has these tables once a function has a typed argument.
-WRONG_TYPES = getattr(tables, "WRONG_TYPES", [])
-REQUIRED = getattr(tables, "REQUIRED", [])
-
-if WRONG_TYPES:
-
-    @pytest.mark.parametrize("function, args, argument, expected, got", WRONG_TYPES)
-    def test_argument_of_a_wrong_type_is_a_type_error(
-        module, function, args, argument, expected, got
-    ):
-        message = (
-            f"function `{function}` expects argument `{argument}` "
-            f"to be of type `{expected}` but got type `{got}` instead"
-        )
-        assert module.error_of(function, args) == (ERROR_CODES["type_err"], message)
-
-
-if REQUIRED:
-
-    @pytest.mark.parametrize("function, argument, expected", REQUIRED)
-    def test_left_out_argument_is_a_num_arguments_error(module, function, argument, expected):
-        message = (
-            f"function `{function}` requires argument `{argument}` "
-            f"of type `{expected}` but got type `nil` instead"
-        )
-        assert module.error_of(function, []) == (ERROR_CODES["num_arguments_err"], message)
+@pytest.mark.parametrize("name, number, example", EXAMPLES)
+def test_example(module, name, number, example):
+    try:
+        got = {"answer": module.call(name, example["args"])}
+    except ThingsDBError as error:
+        got = {"error": error_name(error.error_code), "message": str(error)}
+    problem = example_mismatch(name, number, example, got, ERROR_CODES)
+    assert problem is None, problem
 
 
 # --- configuration (last: these change the installed module's state, then restore it) ---
@@ -266,9 +252,12 @@ def test_configuration_is_accepted_and_applied(module):
     module.set_conf(GOOD_CONFIGURATION)
     module.wait_status("running")
     module.wait_configured()
-    prefixed = getattr(tables, "PREFIXED", None)
-    if prefixed:
+{%- set bare = cookiecutter.functions | signatures | rejectattr("closure") | selectattr("bare") | list %}
+{%- if bare %}
+    prefixed = {{ bare[0].name | py_string }}  # its placeholder answers with the prefix
+    if prefixed in main.module.functions():
         assert module.call(prefixed, ["x"]) == GOOD_CONFIGURATION["prefix"] + "x"
+{%- endif %}
     module.set_conf(CONFIGURATION)
     module.wait_configured()
 

@@ -23,6 +23,9 @@ Public API:
   With ``--platform KEY`` it gives only ``check_manifest``'s verdict for a node with that
   platform key, without the lint rules. The Go flavour's ``go run ./tools/manifest`` takes the
   same arguments and writes the same lines.
+- ``python tools/manifest.py sync``: writes module.json's ``exposes`` and the README's functions
+  section from main.py's handlers and their examples; ``sync --check`` writes nothing and
+  names each difference (exit 1). Only these import main.py, in a process of its own.
 
 Standard library only; runs on Python 3.9+.
 """
@@ -1048,6 +1051,302 @@ def _missing_files(tree: _Map, files: list[tuple[str, str]], repo_dir: str) -> l
 
 
 # --------------------------------------------------------------------------------------------
+# sync: module.json's exposes and the README's functions follow the code
+# --------------------------------------------------------------------------------------------
+
+SYNC_COMMAND = "python tools/manifest.py sync"
+README_START = "<!-- functions: written by `{command}` from the code -->"
+README_END = "<!-- end of functions -->"
+_NEW_MODULE_VERSION = re.compile(r"(new_module\([^\n]*@v)([0-9]{1,5}(?:\.[0-9]{1,5}){0,2})\b")
+_MARKDOWN_CODE_RUN = re.compile(r"`+")
+
+
+def thingsdb_value(value: Any) -> str:
+    """ThingsDB code for a value, as a user would type it in a query (the README's examples)."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return f"bytes({thingsdb_value(value.decode('latin-1'))})"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(thingsdb_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {thingsdb_value(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def md_code(value: Any) -> str:
+    """A Markdown code span showing ``value`` literally, on one line, backticks included."""
+    text = " ".join(str(value).split())
+    runs = [len(run) for run in _MARKDOWN_CODE_RUN.findall(text)]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def example_call(module: str, name: str, example: dict[str, Any]) -> str:
+    """One line of ThingsDB code calling an example, and what it gives as a comment."""
+    call = f"{module}.{name}({', '.join(thingsdb_value(a) for a in example['args'])})"
+    if example.get("error") is not None:
+        return f"{call};  // {example['error']}: {' '.join(str(example['message']).split())}"
+    return f"{call}.then(|reply| reply);  // {thingsdb_value(example.get('answer'))}"
+
+
+def same_value(want: Any, got: Any) -> bool:
+    """Whether an answer is the example's: equal and of the same ThingsDB types (True is not
+    1, 2.0 is not 2; a list and a tuple are both a list)."""
+    if isinstance(want, (list, tuple)) and isinstance(got, (list, tuple)):
+        return len(want) == len(got) and all(same_value(w, g) for w, g in zip(want, got))
+    if isinstance(want, dict) and isinstance(got, dict):
+        return want.keys() == got.keys() and all(same_value(want[k], got[k]) for k in want)
+    return type(want) is type(got) and want == got
+
+
+def example_outcome(example: dict[str, Any], codes: dict[str, int]) -> str:
+    """What an example wants, as the failure message shows it."""
+    if example.get("error") is not None:
+        code = codes.get(example["error"], "?")
+        return f"{example['error']} ({code}): {example['message']}"
+    return thingsdb_value(example.get("answer"))
+
+
+def example_mismatch(
+    name: str, number: int, example: dict[str, Any], got: dict[str, Any], codes: dict[str, int]
+) -> str | None:
+    """None when ``got`` ({"answer"} or {"error", "message"}) is what the example wants, else
+    the failure as ThingsDB shows it: function, example, call, both sides."""
+    want_error = example.get("error") is not None
+    if want_error == (got.get("error") is not None):
+        if want_error and (got["error"], got["message"]) == (example["error"], example["message"]):
+            return None
+        if not want_error and same_value(example.get("answer"), got.get("answer")):
+            return None
+    call = f"{name}({', '.join(thingsdb_value(a) for a in example['args'])})"
+    return (
+        f"{name} example {number}, {call}: want {example_outcome(example, codes)}; "
+        f"got {example_outcome(got, codes)}"
+    )
+
+
+def functions_section(module: str, entries: list[dict[str, Any]]) -> str:
+    """The README's functions, between its markers: a table, then each function's examples.
+
+    ``entries`` in module.json's order: {"name", "closure"} for a closure, else a function as
+    the code describes it ({"name", "doc", "examples"}). The Go flavour writes the same text.
+    """
+    lines = ["| function | arguments |", "|---|---|"]
+    for entry in entries:
+        if entry.get("closure") is not None:
+            lines.append(f"| `{entry['name']}` | a ThingsDB closure |")
+            continue
+        inside = entry["doc"].partition("(")[2][:-1]
+        shown = md_code(inside).replace("|", "\\|") if inside else "none"
+        lines.append(f"| `{entry['name']}` | {shown} |")
+    for entry in entries:
+        lines += ["", f"### {entry['name']}", ""]
+        if entry.get("closure") is not None:
+            lines += [
+                "A ThingsDB closure, run by ThingsDB itself (the module is not called):",
+                md_code(entry["closure"]) + ".",
+                "",
+                "```thingsdb",
+                f"{module}.{entry['name']}();",
+                "```",
+            ]
+            continue
+        lines.append(md_code(entry["doc"]))
+        if entry.get("examples"):
+            lines += ["", "```thingsdb"]
+            lines += [example_call(module, entry["name"], e) for e in entry["examples"]]
+            lines.append("```")
+    return "\n".join(lines)
+
+
+def exposed_entry(function: dict[str, Any], old: Any) -> dict[str, Any]:
+    """module.json's entry for a function the code serves; the author's other defaults kept."""
+    defaults: dict[str, Any] = {DISPATCH_KEY: function["name"], **function["defaults"]}
+    if isinstance(old, dict) and isinstance(old.get("defaults"), dict):
+        for key, value in old["defaults"].items():
+            if key not in defaults and key not in function["argmap"]:
+                defaults[key] = value
+    return {"doc": function["doc"], "defaults": defaults, "argmap": function["argmap"]}
+
+
+def synced_manifest(manifest: dict[str, Any], functions: list[dict[str, Any]]) -> dict[str, Any]:
+    """module.json with its exposes following the code: the same order, new functions last."""
+    served = {f["name"]: f for f in functions}
+    old = manifest.get("exposes") if isinstance(manifest.get("exposes"), dict) else {}
+    exposes: dict[str, Any] = {}
+    for name, entry in old.items():
+        if isinstance(entry, str):
+            exposes[name] = entry  # a closure: ThingsDB runs it, the code has nothing to say
+        elif name in served:
+            exposes[name] = exposed_entry(served[name], entry)
+    for name, function in served.items():
+        if name not in exposes:
+            exposes[name] = exposed_entry(function, None)
+    synced = dict(manifest)
+    synced["exposes"] = exposes
+    return synced
+
+
+def manifest_text(manifest: dict[str, Any]) -> str:
+    """module.json as the template writes it."""
+    return json.dumps(manifest, indent=2, ensure_ascii=False)
+
+
+def readme_entries(manifest: dict[str, Any], functions: list[dict[str, Any]]) -> list[dict]:
+    served = {f["name"]: f for f in functions}
+    entries = []
+    for name, entry in manifest.get("exposes", {}).items():
+        if isinstance(entry, str):
+            entries.append({"name": name, "closure": entry})
+        elif name in served:
+            entries.append(served[name])
+    return entries
+
+
+def synced_readme(readme: str, module: str, manifest: dict[str, Any], functions: list) -> str:
+    """The README with its functions section and its new_module versions following the code."""
+    start = README_START.format(command=SYNC_COMMAND)
+    head, found, rest = readme.partition(start + "\n")
+    if found:
+        _, end, tail = rest.partition(README_END)
+        if end:
+            section = functions_section(module, readme_entries(manifest, functions))
+            readme = f"{head}{start}\n{section}\n{README_END}{tail}"
+    version = str(manifest.get("version", ""))
+    return _NEW_MODULE_VERSION.sub(lambda m: m[1] + version, readme) if version else readme
+
+
+def describe_code(project_dir: str) -> dict[str, Any]:
+    """main.py's functions as its own module describes them (timod_loop's describe()).
+
+    main.py is imported by the project's interpreter in a process of its own, so that this
+    file keeps to the standard library. Values come back as Python literals (bytes included).
+    """
+    import subprocess
+
+    script = "import main; print(repr(main.module.describe()))"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": project_dir},
+    )
+    if result.returncode != 0:
+        raise SyncError(f"main.py: cannot describe its functions:\n{result.stderr.strip()}")
+    return ast.literal_eval(result.stdout.strip().splitlines()[-1])
+
+
+class SyncError(Exception):
+    """The code or module.json cannot be read; the message says why."""
+
+
+def _served(function: dict[str, Any], field: str) -> str:
+    if field == "argmap":
+        return f"{function['name']}({', '.join(function['argmap'])})"
+    if field == "doc":
+        return function["doc"]
+    defaults = {DISPATCH_KEY: function["name"], **function["defaults"]}
+    return f"{function['name']} with the defaults {json.dumps(defaults, ensure_ascii=False)}"
+
+
+def sync_differences(
+    manifest: dict[str, Any], synced: dict[str, Any], functions: list[dict[str, Any]]
+) -> list[str]:
+    """What sync would change in module.json, one line each, naming function, field and sides."""
+    fix = f"run {SYNC_COMMAND}"
+    served = {f["name"]: f for f in functions}
+    old = manifest.get("exposes") if isinstance(manifest.get("exposes"), dict) else {}
+    new = synced["exposes"]
+    lines = []
+    for name in old:
+        if name not in new:
+            lines.append(f"module.json exposes {name}; main.py serves no such function; {fix}")
+    for name, entry in new.items():
+        if name not in old:
+            lines.append(f"main.py serves {name}; module.json does not expose it; {fix}")
+        elif entry != old[name]:
+            was = old[name] if isinstance(old[name], dict) else {}
+            for field in ("doc", "defaults", "argmap"):
+                if was.get(field) != entry[field]:
+                    lines.append(
+                        f"module.json: exposes.{name}.{field} is "
+                        f"{json.dumps(was.get(field), ensure_ascii=False)}; "
+                        f"main.py serves {_served(served[name], field)}; {fix}"
+                    )
+            if set(was) - {"doc", "defaults", "argmap"}:
+                lines.append(f"module.json: exposes.{name} has keys sync does not write; {fix}")
+    if not lines and list(old) != list(new):
+        lines.append(f"module.json: exposes are not in the order sync keeps; {fix}")
+    return lines
+
+
+def sync(project_dir: str, check: bool) -> list[str]:
+    """Rewrite module.json and README.md from the code; with check, only say what would change."""
+    path = os.path.join(project_dir, "module.json")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    try:
+        manifest = json.loads(text)
+    except ValueError as exc:
+        raise SyncError(f"module.json: not JSON ({exc})") from None
+    described = describe_code(project_dir)
+    functions = described["functions"]
+    synced = synced_manifest(manifest, functions)
+    new_text = manifest_text(synced) + ("\n" if text.endswith("\n") else "")
+    readme_path = os.path.join(project_dir, "README.md")
+    readme = new_readme = None
+    if os.path.exists(readme_path):
+        with open(readme_path, encoding="utf-8") as f:
+            readme = f.read()
+        new_readme = synced_readme(readme, described["module"], synced, functions)
+    if check:
+        lines = sync_differences(manifest, synced, functions)
+        if not lines and new_text != text:
+            lines.append(f"module.json: not written as sync writes it; run {SYNC_COMMAND}")
+        if new_readme != readme:
+            lines.append(
+                "README.md: its functions section or install lines do not follow main.py and "
+                f"module.json; run {SYNC_COMMAND}"
+            )
+        return lines
+    if new_text != text:
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(new_text)
+    if new_readme != readme:
+        with open(readme_path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(new_readme)
+    return []
+
+
+def sync_main(args: list[str]) -> int:
+    """``python tools/manifest.py sync [--check]``."""
+    if args not in ([], ["--check"]):
+        print(SYNC_USAGE, file=sys.stderr)
+        return 2
+    project_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        lines = sync(project_dir, check=bool(args))
+    except SyncError as exc:
+        _say(str(exc), sys.stderr)
+        return 1
+    for line in lines:
+        _say(line, sys.stdout)
+    if args and not lines:
+        _say("module.json and README.md: in sync with main.py", sys.stdout)
+    return 1 if lines else 0
+
+
+SYNC_USAGE = "usage: python tools/manifest.py sync [--check]"
+
+
+# --------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------
 
@@ -1062,7 +1361,10 @@ def main(argv: list[str] | None = None) -> int:
     With ``--platform KEY`` (or ``--platform=KEY``) only the server's verdict on a node with that
     platform key is given (``check_manifest``), without the lint rules.
     """
-    arguments = _parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sync"]:
+        return sync_main(argv[1:])
+    arguments = _parse_args(argv)
     if arguments is None:
         print(USAGE, file=sys.stderr)
         return 2

@@ -5,6 +5,8 @@
 //	go run ./tools/manifest                        # checks module.json
 //	go run ./tools/manifest path/to/module.json
 //	go run ./tools/manifest --platform linux/aarch64
+//	go run ./tools/manifest sync                   # module.json, README.md from handlers.go
+//	go run ./tools/manifest sync --check           # only says what sync would change
 //
 // It prints "PATH: ok" and exits 0, or one "PATH: problem" line per problem
 // and exits 1. It exits 2, with one line on stderr, when the file cannot be
@@ -42,6 +44,9 @@ func main() {
 
 // run is the command: its exit status for args.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "sync" {
+		return runSync(args[1:], stdout, stderr)
+	}
 	path, platform, ok := parseArgs(args)
 	if !ok {
 		fmt.Fprintln(stderr, usage)
