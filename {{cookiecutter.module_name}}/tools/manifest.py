@@ -1336,11 +1336,13 @@ def sync_main(args: list[str]) -> int:
     except SyncError as exc:
         _say(str(exc), sys.stderr)
         return 1
+    # The same lines as the Go flavour's `go run ./tools/manifest sync`.
     for line in lines:
-        _say(line, sys.stdout)
-    if args and not lines:
-        _say("module.json and README.md: in sync with main.py", sys.stdout)
-    return 1 if lines else 0
+        _say(line if args else "synced: " + line.removesuffix(f"; run {SYNC_COMMAND}"), sys.stdout)
+    if args and lines:
+        return 1
+    _say("module.json and README.md follow main.py", sys.stdout)
+    return 0
 
 
 SYNC_USAGE = "usage: python tools/manifest.py sync [--check]"
