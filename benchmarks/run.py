@@ -1,14 +1,16 @@
-"""Benchmark generated modules against the least a module can do.
+"""Benchmark generated modules against the least a module of their language can do.
 
-    python benchmarks/run.py [--seconds 2]
+    python benchmarks/run.py [--seconds 2] [--rounds 3] [--through-thingsdb [--profile]]
 
-Bakes a Python and a Go module with this template, builds a minimal echo module
-(benchmarks/echo: frames packages and sends each body back undecoded) as the limit, and drives
-all three over stdin/stdout exactly as ThingsDB does, with the template's ThingsDB peer. It
-prints requests/s and p50/p99 latency at 1 and 64 requests in flight with 100 B and 64 KiB
-bodies, a handler that waits 10 ms at 64 in flight (6400/s is ideal), one 16 MiB request (time
-and the module's peak RSS) and the idle RSS; every figure with its ratio to the limit from the
-same run. Needs what the test suite needs (tests/requirements.txt) and Go.
+Bakes a Python and a Go module with this template and runs each beside the echo module of its
+language, the limit: benchmarks/echo (Go: one goroutine) and benchmarks/echo.py (Python: one
+blocking loop), both framing packages and sending each body back undecoded. Alone, all of them
+are driven over stdin/stdout exactly as ThingsDB drives them, with the template's ThingsDB peer;
+it prints calls/s, p50/p99 latency and the module's CPU time per call at 1 and 64 requests in
+flight with 100 B and 64 KiB bodies, a handler that waits 10 ms at 64 in flight (6400/s is
+ideal), one 16 MiB request (time and the module's peak RSS) and the idle RSS; every module's
+figure with its ratio to its echo's in the same run. Needs what the test suite needs
+(tests/requirements.txt) and Go.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import selectors
+import socket
 import statistics
 import subprocess
 import sys
@@ -29,9 +33,11 @@ import msgpack
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "{{cookiecutter.module_name}}" / "tools"))
+sys.path.insert(0, str(ROOT / "benchmarks"))  # also when imported as benchmarks.run
 sys.dont_write_bytecode = True  # nothing may land in the template's tools/ folder
 
-from thingsdb_peer import REQ, RES, ModuleProcess, pack  # noqa: E402
+from cpu_time import cpu_seconds  # noqa: E402
+from thingsdb_peer import HEADER, REQ, RES, ModuleProcess, pack  # noqa: E402
 
 MiB = 1024 * 1024
 WAIT_SECONDS = 0.010
@@ -87,6 +93,11 @@ class Load:
     per_second: float
     p50_ms: float
     p99_ms: float
+    cpu_us: float  # the module's CPU time per call
+
+
+# The limit each module is measured against: the echo module of its language.
+LIMITS = {"go": "echo-go", "python": "echo-py", "python-asyncio": "echo-py"}
 
 
 def request_body(function: str, size: int) -> bytes:
@@ -95,29 +106,115 @@ def request_body(function: str, size: int) -> bytes:
     return msgpack.packb({"function": function, "value": value}, use_bin_type=True)
 
 
-def closed_loop(module: ModuleProcess, body: bytes, in_flight: int, seconds: float) -> Load:
+class Peer:
+    """A module started as ThingsDB starts it (socket pairs as stdin and stdout), driven as
+    ThingsDB's event loop drives it: requests are written while replies are read. A peer that
+    blocks writing could wait forever on a module that blocks writing its replies in turn."""
+
+    def __init__(self, command: list[str], cwd: Path):
+        self._input, child_stdin = socket.socketpair()
+        self._output, child_stdout = socket.socketpair()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
+        try:
+            self.process = subprocess.Popen(
+                command, stdin=child_stdin, stdout=child_stdout, stderr=self._stderr, cwd=cwd
+            )
+        finally:
+            child_stdin.close()
+            child_stdout.close()
+        self._input.setblocking(False)
+        self._output.setblocking(False)
+        self._unsent = bytearray()
+        self._received = bytearray()
+        self._next_pid = 0
+
+    def __enter__(self) -> Peer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._input.close()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._output.close()
+        self._stderr.close()
+
+    def stderr_text(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")
+
+    def send(self, body: bytes) -> int:
+        """Queue a request; it is written while replies are read."""
+        pid = self._next_pid
+        self._next_pid = (pid + 1) & 0xFFFF
+        self._unsent += pack(pid, REQ, body=body)
+        return pid
+
+    def replies(self, timeout: float = 30) -> list[tuple[int, int]]:
+        """Write what is queued and return the (pid, type) of the next replies to arrive."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._output, selectors.EVENT_READ)
+            if self._unsent:
+                selector.register(self._input, selectors.EVENT_WRITE)
+            while True:
+                events = selector.select(timeout)
+                if not events:
+                    raise TimeoutError("the module did not answer in time")
+                for key, _ in events:
+                    if key.fileobj is self._input:
+                        sent = self._input.send(self._unsent)
+                        del self._unsent[:sent]
+                        if not self._unsent:
+                            selector.unregister(self._input)
+                        continue
+                    chunk = self._output.recv(1 << 20)
+                    if not chunk:
+                        raise EOFError(f"the module ended: {self.stderr_text()}")
+                    self._received += chunk
+                found, pos = [], 0
+                while len(self._received) - pos >= 8:
+                    length, pid, tp, _ = HEADER.unpack_from(self._received, pos)
+                    if len(self._received) - pos < 8 + length:
+                        break
+                    found.append((pid, tp))
+                    pos += 8 + length
+                if found:
+                    del self._received[:pos]
+                    return found
+
+
+def closed_loop(peer: Peer, body: bytes, in_flight: int, seconds: float) -> Load:
     """Keep ``in_flight`` requests outstanding for ``seconds``; one new request per reply."""
     sent: dict[int, float] = {}
     latencies: list[float] = []
 
     def send() -> None:
-        pid = module.new_pid()
-        sent[pid] = time.perf_counter()
-        module.send_raw(pack(pid, REQ, body=body))
+        sent[peer.send(body)] = time.perf_counter()
 
     for _ in range(in_flight):
         send()
     start = time.perf_counter()
+    cpu_before = cpu_seconds(peer.process.pid)
     while time.perf_counter() - start < seconds:
-        reply = module.read_package(timeout=30)
-        if reply.type != RES:
-            raise RuntimeError(f"error reply during the benchmark: {reply.value}")
-        latencies.append(time.perf_counter() - sent.pop(reply.pid))
-        send()
+        for pid, tp in peer.replies():
+            if tp != RES:
+                raise RuntimeError(f"error reply during the benchmark: {peer.stderr_text()}")
+            latencies.append(time.perf_counter() - sent.pop(pid))
+            send()
     elapsed = time.perf_counter() - start
-    module.read_packages(len(sent), timeout=30)
+    cpu = cpu_seconds(peer.process.pid) - cpu_before
+    while sent:
+        for pid, _ in peer.replies():
+            sent.pop(pid)
     quantiles = statistics.quantiles(latencies, n=100)
-    return Load(len(latencies) / elapsed, quantiles[49] * 1000, quantiles[98] * 1000)
+    return Load(
+        len(latencies) / elapsed,
+        quantiles[49] * 1000,
+        quantiles[98] * 1000,
+        cpu / len(latencies) * 1e6,
+    )
 
 
 def rss_kib(module: ModuleProcess, field: str) -> int:
@@ -182,7 +279,8 @@ def prepare(work: Path) -> dict[str, tuple[list[str], Path]]:
     go_build(go_dir, work / "go_module", ".")
     go_build(ROOT / "benchmarks" / "echo", work / "echo", "main.go")
     return {
-        "echo": ([str(work / "echo")], work),
+        "echo-go": ([str(work / "echo")], work),
+        "echo-py": ([sys.executable, str(ROOT / "benchmarks" / "echo.py")], work),
         "python": ([sys.executable, "bench_main.py"], python_dir),
         "python-asyncio": ([sys.executable, "bench_asyncio.py"], python_dir),
         "go": ([str(work / "go_module")], go_dir),
@@ -199,13 +297,13 @@ LOADS = [
 def measure_load(command: list[str], cwd: Path, load: tuple, seconds: float) -> Load:
     _, function, size, in_flight = load
     body = request_body(function, size)
-    with ModuleProcess(command, cwd=cwd) as module:
+    with Peer(command, cwd) as peer:
         # Measured from the first reply on: a Python module spends its first 0.1-0.2 s starting.
-        module.send_raw(pack(module.new_pid(), REQ, body=body))
-        module.read_package(timeout=30)
-        result = closed_loop(module, body, in_flight, seconds)
-        if not module.alive():
-            raise RuntimeError(f"{command[0]} exited under load: {module.stderr_text()}")
+        peer.send(body)
+        peer.replies()
+        result = closed_loop(peer, body, in_flight, seconds)
+        if peer.process.poll() is not None:
+            raise RuntimeError(f"{command[0]} exited under load: {peer.stderr_text()}")
     return result
 
 
@@ -235,7 +333,7 @@ def measure(modules: dict, rounds: int, seconds: float) -> dict[str, dict[str, o
     for _ in range(rounds):
         for load in LOADS:
             for name, (command, cwd) in modules.items():
-                if name == "echo" and load[1] == "wait":
+                if name.startswith("echo") and load[1] == "wait":
                     continue  # echo has no handler that waits; the limit is 6400/s
                 result = measure_load(command, cwd, load, seconds)
                 samples[name].setdefault(load[0], []).append(result)
@@ -246,6 +344,7 @@ def measure(modules: dict, rounds: int, seconds: float) -> dict[str, dict[str, o
                 statistics.median(s.per_second for s in runs),
                 statistics.median(s.p50_ms for s in runs),
                 statistics.median(s.p99_ms for s in runs),
+                statistics.median(s.cpu_us for s in runs),
             )
             for key, runs in samples[name].items()
         }
@@ -254,46 +353,86 @@ def measure(modules: dict, rounds: int, seconds: float) -> dict[str, dict[str, o
 
 
 def print_table(results: dict[str, dict[str, object]]) -> None:
-    limit = results["echo"]
-    modules = [name for name in ("python", "python-asyncio", "go") if name in results]
+    modules = [name for name in ("go", "python", "python-asyncio") if name in results]
+    columns = [n for m in modules for n in (LIMITS[m], m) if n in results]
+    columns = list(dict.fromkeys(columns))  # echo-py once before both Python modules
     ideal_wait = 64 / WAIT_SECONDS
 
     def row(name: str, cells: list[str]) -> None:
-        print(f"{name:34} {cells[0]:>16} " + " ".join(f"{cell:>24}" for cell in cells[1:]))
+        print(f"{name:28} " + " ".join(f"{cell:>19}" for cell in cells))
 
-    row("figure", ["echo (limit)", *modules])
+    def cell(name: str, value: float | None, base: float | None, text: str) -> str:
+        if value is None:
+            return "-"
+        if name in LIMITS and base:
+            return f"{text} {value / base:4.2f}x"
+        return text
+
+    print("Alone, over socket pairs. Each module beside the echo module of its language, the")
+    print("limit; the module's ratios are to that echo (wait 10 ms: to the ideal 6400/s)")
+    row("figure", columns)
     for key, function, _, _ in LOADS:
+        print(f"{key}:")
+        loads = {name: results[name].get(key) for name in columns}
+
+        def base(name: str, loads=loads) -> Load | None:
+            return loads.get(LIMITS.get(name, ""))
+
         if function == "wait":
-            base, limit_cells = ideal_wait, [f"{ideal_wait:.0f}/s ideal", "-"]
+            row(
+                "  calls/s",
+                [
+                    cell(n, loads[n].per_second, ideal_wait, f"{loads[n].per_second:.0f}/s")
+                    if loads[n]
+                    else f"{ideal_wait:.0f}/s ideal"
+                    for n in columns
+                ],
+            )
         else:
-            value = limit[key]
-            base = value.per_second
-            limit_cells = [f"{base:.0f}/s", f"{value.p50_ms:.2f}/{value.p99_ms:.2f} ms"]
+            row(
+                "  calls/s",
+                [
+                    cell(
+                        n,
+                        loads[n].per_second,
+                        base(n) and base(n).per_second,
+                        f"{loads[n].per_second:.0f}/s",
+                    )
+                    for n in columns
+                ],
+            )
         row(
-            f"{key} req/s",
-            [limit_cells[0]]
-            + [
-                f"{results[m][key].per_second:.0f}/s {results[m][key].per_second / base:5.2f}x"
-                for m in modules
+            "  module CPU/call",
+            [
+                cell(
+                    n,
+                    loads[n].cpu_us,
+                    base(n) and base(n).cpu_us,
+                    f"{loads[n].cpu_us:.1f} µs",
+                )
+                if loads[n]
+                else "-"
+                for n in columns
             ],
         )
         row(
-            f"{key} p50/p99",
-            [limit_cells[1]]
-            + [f"{results[m][key].p50_ms:.2f}/{results[m][key].p99_ms:.2f} ms" for m in modules],
+            "  p50/p99 ms",
+            [f"{loads[n].p50_ms:.2f}/{loads[n].p99_ms:.2f}" if loads[n] else "-" for n in columns],
         )
     for key in ("16 MiB request", "16 MiB peak RSS", "idle RSS"):
         unit = " ms" if key.endswith("request") else " KiB"
-        base = float(limit[key])
         row(
             key,
-            [f"{limit[key]:.0f}{unit}"]
-            + [
-                f"{results[m][key]:.0f}{unit} {float(results[m][key]) / base:5.2f}x"
-                for m in modules
+            [
+                cell(
+                    n,
+                    float(results[n][key]),
+                    float(results[LIMITS[n]][key]) if n in LIMITS else None,
+                    f"{results[n][key]:.0f}{unit}",
+                )
+                for n in columns
             ],
         )
-    print(f"(wait 10 ms: the ratio is to the ideal {ideal_wait:.0f}/s, not to echo)")
     payload = 16 * MiB // 1024
     for module in modules:
         figures = results[module]
@@ -309,9 +448,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="medians over this many (3)")
     parser.add_argument(
         "--modules",
-        type=lambda text: ["echo", *text.split(",")],
-        default=["echo", "python", "go"],
-        help="python,go (the default), python-asyncio (on asyncio's own loop); echo always runs",
+        type=lambda text: text.split(","),
+        default=["go", "python"],
+        help="go,python (the default), python-asyncio (on asyncio's own loop); the echo "
+        "module of each one's language always runs",
     )
     parser.add_argument(
         "--through-thingsdb",
@@ -319,19 +459,26 @@ def main() -> int:
         help="call the modules through the real ThingsDB server instead (built from "
         "THINGSDB_SOURCE, as for the tests), next to a query that calls no module",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="with --through-thingsdb: count each module's system calls and context switches "
+        "per call (strace -c -f, perf stat) in one more pass",
+    )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         prepared = prepare(Path(tmp))
         if options.through_thingsdb:
             import through_thingsdb
 
-            modules = [name for name in options.modules if name in ("python", "go")]
+            modules = [name for name in options.modules if name in ("go", "python")]
             measured = through_thingsdb.run(
-                prepared, modules, Path(tmp), options.rounds, options.seconds
+                prepared, modules, Path(tmp), options.rounds, options.seconds, options.profile
             )
             through_thingsdb.print_table(measured)
             return 0
-        modules = {name: prepared[name] for name in options.modules}
+        names = [LIMITS[name] for name in options.modules] + options.modules
+        modules = {name: prepared[name] for name in dict.fromkeys(names)}
         results = measure(modules, options.rounds, options.seconds)
     print_table(results)
     return 0

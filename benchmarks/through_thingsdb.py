@@ -1,11 +1,18 @@
 """The benchmark through the real ThingsDB server (``benchmarks/run.py --through-thingsdb``).
 
-The baked Python and Go modules and the echo module are installed with ``new_module`` from a
-loopback fake of GitHub into one node built from THINGSDB_SOURCE (tests/thingsdb_server.py),
-and called as a user's code calls them: a python-thingsdb client keeps N queries in flight in
-the collection scope, ``NAME.echo(v)`` with a 100 B or 64 KiB string ``v``. Beside them, the
-query ``v;`` calls no module: what the server costs on its own. For each: calls/s, p50/p99
-latency and the CPU time each process (client, server, module) spent per call.
+The baked Python and Go modules and the two echo modules (benchmarks/echo for Go,
+benchmarks/echo.py for Python) are installed with ``new_module`` from a loopback fake of
+GitHub into one node built from THINGSDB_SOURCE (tests/thingsdb_server.py), and called as a
+user's code calls them: a python-thingsdb client keeps N queries in flight in the collection
+scope, ``NAME.echo(v)`` with a 100 B or 64 KiB string ``v``. Beside them, the query ``v;``
+calls no module: what the server costs on its own. For each: calls/s, p50/p99 latency and the
+CPU time each process (client, server, module) spent per call; each module's figures are
+compared with the echo module of its own language, measured in the same rounds.
+
+``--profile`` adds one more pass per module and load with the module's process watched:
+``strace -c -f`` counts its system calls per call (strace slows the module down; the counts
+are what matter), and ``perf stat`` its context switches (each one a thread that went to sleep
+and was woken) and CPU time per call.
 """
 
 from __future__ import annotations
@@ -13,30 +20,37 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from cpu_time import cpu_seconds  # noqa: E402
 from fake_github import FakeGitHub, release  # noqa: E402
 from thingsdb_server import ADMIN_USER, Node, build_server, cache_root  # noqa: E402
 
 OWNER = "bench"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SIZES = ((100, "100 B"), (64 * 1024, "64 KiB"))
 IN_FLIGHT = (1, 64)
-# What each target runs: the module's exposed echo, or no module at all.
+# What each target runs: a module's exposed echo, or no module at all.
 TARGETS = {
     "query": "v;",
-    "echo": "echo.echo(v);",
-    "python": "python.echo(v);",
+    "echo_go": "echo_go.echo(v);",
     "go": "go.echo(v);",
+    "echo_py": "echo_py.echo(v);",
+    "python": "python.echo(v);",
 }
+# The limit each module is measured against: the echo module of its language.
+LIMITS = {"go": "echo_go", "python": "echo_py"}
 
 
 @dataclass
@@ -45,26 +59,34 @@ class Calls:
     p50_ms: float
     p99_ms: float
     cpu_us: dict[str, float]  # process -> CPU time per call
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system time of a process, all its threads (/proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    profile: dict[str, float] = field(default_factory=dict)  # what --profile counted per call
 
 
 def client_cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system
+    return cpu_seconds(os.getpid())
 
 
-def echo_repository(go_project: Path, echo_binary: Path, work: Path) -> Path:
-    """The echo module as a repository: the Go module's manifest with echo as its main."""
-    folder = work / "module-echo"
+def echo_go_repository(go_project: Path, echo_binary: Path, work: Path) -> Path:
+    """The Go echo module as a repository: the Go module's manifest with echo as its main."""
+    folder = work / "module-echo_go"
     (folder / "bin").mkdir(parents=True)
     shutil.copy2(echo_binary, folder / "bin" / "echo")
     manifest = json.loads((go_project / "module.json").read_text(encoding="utf-8"))
     manifest["main"] = {platform: "bin/echo" for platform in manifest["main"]}
+    (folder / "module.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return folder
+
+
+def echo_py_repository(python_project: Path, work: Path) -> Path:
+    """The Python echo module as a repository: the Python module's manifest with echo.py as its
+    main, and no requirements (it needs none)."""
+    folder = work / "module-echo_py"
+    folder.mkdir(parents=True)
+    shutil.copy2(ROOT / "benchmarks" / "echo.py", folder / "echo.py")
+    manifest = json.loads((python_project / "module.json").read_text(encoding="utf-8"))
+    manifest["main"] = "echo.py"
+    manifest.pop("includes", None)  # the template's loop: echo.py needs nothing else
+    manifest["requirements"] = []
     (folder / "module.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return folder
 
@@ -99,6 +121,55 @@ async def measure_target(
     return Calls(per_second, quantiles[49] * 1000, quantiles[98] * 1000, cpu)
 
 
+async def watched(client, code: str, value: str, in_flight: int, seconds: float, pid: int) -> dict:
+    """Run the load once with the module's process under strace and under perf stat: system
+    calls, context switches and CPU time, each per call."""
+    profile: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for tool in ("strace", "perf"):
+            if not shutil.which(tool):
+                continue
+            output = Path(tmp) / tool
+            command = (
+                ["strace", "-c", "-f", "-o", str(output), "-p", str(pid)]
+                if tool == "strace"
+                else [
+                    "perf", "stat", "-x", ",", "-o", str(output), "-e",
+                    "task-clock,context-switches,cpu-migrations", "-p", str(pid),
+                ]
+            )  # fmt: skip
+            watcher = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+            await asyncio.sleep(0.3)  # attached
+            _, latencies = await closed_loop(client, code, value, in_flight, seconds)
+            watcher.send_signal(signal.SIGINT)
+            watcher.wait(30)
+            calls = len(latencies)
+            text = output.read_text()
+            if tool == "strace":
+                for name, count in strace_counts(text).items():
+                    profile[f"syscall {name}"] = count / calls
+            else:
+                for line in text.splitlines():
+                    parts = line.split(",")
+                    if len(parts) > 3 and parts[0].replace(".", "").isdigit():
+                        event = parts[2].split(":")[0]
+                        if event == "task-clock":  # in milliseconds
+                            profile["CPU µs (perf)"] = float(parts[0]) * 1000 / calls
+                        else:
+                            profile[event] = float(parts[0]) / calls
+    return profile
+
+
+def strace_counts(text: str) -> dict[str, int]:
+    """Calls per system call from ``strace -c`` output."""
+    counts: dict[str, int] = {}
+    for line in text.splitlines():
+        match = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$", line)
+        if match and match.group(2) != "total":
+            counts[match.group(2)] = int(match.group(1))
+    return counts
+
+
 async def install_all(client, names: list[str], node: Node, timeout: float = 300) -> None:
     """new_module for each, one after the other: a binary written while another module's
     install forks (pip) can fail to start with "text file is busy"."""
@@ -110,12 +181,14 @@ async def install_all(client, names: list[str], node: Node, timeout: float = 300
             info = await client.query(f"module_info('{name}');", scope="@thingsdb")
             if info.get("status") == "running":
                 break
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or "failed" in str(info.get("status")):
                 raise RuntimeError(f"module {name} is {info.get('status')!r}")
             await asyncio.sleep(0.1)
 
 
-async def drive(node: Node, targets: dict[str, str], rounds: int, seconds: float) -> dict:
+async def drive(
+    node: Node, targets: dict[str, str], rounds: int, seconds: float, profile: bool
+) -> dict:
     from thingsdb.client import Client
 
     client = Client(auto_reconnect=False)
@@ -138,10 +211,24 @@ async def drive(node: Node, targets: dict[str, str], rounds: int, seconds: float
                             client, TARGETS[name], value, in_flight, seconds, pids
                         )
                         samples.setdefault((load, name), []).append(calls)
+        results = {key: median_calls(runs) for key, runs in samples.items()}
+        if profile:
+            for size, size_label in SIZES:
+                for in_flight in IN_FLIGHT:
+                    load = f"{size_label}, {in_flight} in flight"
+                    for name in modules:
+                        results[(load, name)].profile = await watched(
+                            client,
+                            TARGETS[name],
+                            "x" * size,
+                            in_flight,
+                            seconds,
+                            node.module_pid(name),
+                        )
     finally:
         client.close()
         await client.wait_closed()
-    return {key: median_calls(runs) for key, runs in samples.items()}
+    return results
 
 
 def median_calls(runs: list[Calls]) -> Calls:
@@ -153,16 +240,25 @@ def median_calls(runs: list[Calls]) -> Calls:
     )
 
 
-def run(prepared: dict, modules: list[str], work: Path, rounds: int, seconds: float) -> dict:
+def run(
+    prepared: dict,
+    modules: list[str],
+    work: Path,
+    rounds: int,
+    seconds: float,
+    profile: bool = False,
+) -> dict:
     """Install the prepared modules in a fresh node and measure every target."""
     server = build_server()
     python_dir, go_dir = prepared["python"][1], prepared["go"][1]
     repositories = {
         "python": python_dir,
         "go": go_dir,
-        "echo": echo_repository(go_dir, work / "echo", work),
+        "echo_go": echo_go_repository(go_dir, work / "echo", work),
+        "echo_py": echo_py_repository(python_dir, work),
     }
-    targets = {name: TARGETS[name] for name in ["query", "echo", *modules] if name in TARGETS}
+    wanted = {"query", *modules, *(LIMITS[name] for name in modules)}
+    targets = {name: code for name, code in TARGETS.items() if name in wanted}
     with FakeGitHub() as github:
         for name in targets:
             if name != "query":
@@ -178,46 +274,91 @@ def run(prepared: dict, modules: list[str], work: Path, rounds: int, seconds: fl
         )
         node.start()
         try:
-            results = asyncio.run(drive(node, targets, rounds, seconds))
+            results = asyncio.run(drive(node, targets, rounds, seconds, profile))
         finally:
             node.stop()
     return {"targets": list(targets), "results": results}
 
 
+def ratio(value: float, base: float) -> str:
+    return f"{value / base:4.2f}x" if base else "-"
+
+
 def print_table(measured: dict) -> None:
     targets, results = measured["targets"], measured["results"]
+    modules = [name for name in targets if name in LIMITS]
 
     def row(name: str, cells: list[str]) -> None:
-        print(f"{name:32} " + " ".join(f"{cell:>22}" for cell in cells))
+        print(f"{name:28} " + " ".join(f"{cell:>17}" for cell in cells))
 
-    print("\nThrough ThingsDB (a python-thingsdb client in @:stuff; ratios to `v;`, no module)")
-    row("figure", [f"{t} (`{TARGETS[t]}`)" if t == "query" else t for t in targets])
+    print(
+        "\nThrough ThingsDB (a python-thingsdb client in @:stuff). Each module beside the echo "
+        "module of its language,\nthe limit; the module's ratios are to that echo "
+        "(`v;` calls no module: the server alone)"
+    )
+    columns = ["query", *(n for m in modules for n in (LIMITS[m], m))]
+    row("figure", [f"`{TARGETS[t]}`" if t == "query" else t for t in columns])
     for _, size_label in SIZES:
         for in_flight in IN_FLIGHT:
             load = f"{size_label}, {in_flight} in flight"
-            base = results[(load, "query")]
+
+            def cells(figure, text, columns=columns, load=load) -> list[str]:
+                out = []
+                for t in columns:
+                    value = figure(results[(load, t)])
+                    if value is None:
+                        out.append("-")
+                        continue
+                    cell = text(value)
+                    if t in LIMITS:
+                        cell += " " + ratio(value, figure(results[(load, LIMITS[t])]))
+                    out.append(cell)
+                return out
+
+            print(f"{load}:")
+            row("  calls/s", cells(lambda r: r.per_second, lambda v: f"{v:.0f}/s"))
             row(
-                f"{load} calls/s",
-                [
-                    f"{results[(load, t)].per_second:.0f}/s "
-                    f"{results[(load, t)].per_second / base.per_second:4.2f}x"
-                    for t in targets
-                ],
+                "  module CPU/call",
+                cells(lambda r: r.cpu_us.get("module"), lambda v: f"{v:.1f} µs"),
             )
             row(
-                f"{load} p50/p99",
+                "  p50/p99 ms",
                 [
-                    f"{results[(load, t)].p50_ms:.2f}/{results[(load, t)].p99_ms:.2f} ms"
-                    for t in targets
+                    f"{results[(load, t)].p50_ms:.2f}/{results[(load, t)].p99_ms:.2f}"
+                    for t in columns
                 ],
             )
-            for process in ("client", "server", "module"):
+            for process in ("server", "client"):
                 row(
-                    f"{load} CPU/call {process}",
-                    [
-                        f"{results[(load, t)].cpu_us[process]:.0f} µs"
-                        if process in results[(load, t)].cpu_us
-                        else "-"
-                        for t in targets
-                    ],
+                    f"  {process} CPU/call",
+                    [f"{results[(load, t)].cpu_us[process]:.1f} µs" for t in columns],
+                )
+    print_profile(results, columns)
+
+
+def print_profile(results: dict, columns: list[str]) -> None:
+    """What --profile counted, per call, for each module and load."""
+    profiled = [key for key, calls in results.items() if calls.profile]
+    if not profiled:
+        return
+    print("\nProfile of the module's process, per call (strace -c -f; perf stat)")
+    modules = [t for t in columns if t != "query"]
+    for _, size_label in SIZES:
+        for in_flight in IN_FLIGHT:
+            load = f"{size_label}, {in_flight} in flight"
+            figures = sorted(
+                {f for t in modules for f in results[(load, t)].profile},
+                key=lambda f: (f.startswith("syscall"), f),
+            )
+            print(f"{load}:")
+            for figure in figures:
+                values = [results[(load, t)].profile.get(figure) for t in modules]
+                if all(v is None or v < 0.005 for v in values):
+                    continue
+                print(
+                    f"  {figure:26} "
+                    + " ".join(
+                        f"{t}={v:.2f}".rjust(16) if v is not None else f"{t}=-".rjust(16)
+                        for t, v in zip(modules, values)
+                    )
                 )

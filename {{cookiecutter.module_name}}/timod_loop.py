@@ -17,7 +17,8 @@ cuts the input into packages of exactly the announced length, answers a malforme
 a bad_data error instead of exiting, and stops cleanly (status 0) on SIGTERM or when stdin
 ends. It runs on uvloop (requirements.txt) when stdin and stdout are pipes or sockets, as
 ThingsDB's are: most of a small request's cost is the event loop's own bookkeeping, and
-uvloop's is in C.
+uvloop's is in C. A handler that does not wait runs to its end in the callback that read its
+request, without a task or another turn of the loop; one that waits goes on in a task (Runner).
 
 The arguments are decoded with msgpack and checked by hand rather than decoded into typed
 structures with msgspec, which is faster but can neither collect the extra properties of a
@@ -30,9 +31,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import copy
 import inspect
-import itertools
+import json
 import logging
 import os
 import signal
@@ -41,7 +43,7 @@ import struct
 import sys
 import types
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, Union
 
 import msgpack
@@ -57,6 +59,13 @@ try:
     import uvloop
 except ImportError:
     uvloop = None
+
+try:
+    # How asyncio's tasks make themselves the current task while they run a step (Runner).
+    from asyncio.tasks import _enter_task as enter_task
+    from asyncio.tasks import _leave_task as leave_task
+except ImportError:
+    enter_task = leave_task = None
 
 HEADER = struct.Struct("<IHBB")  # body length, pid, type, check (type ^ 0xFF)
 
@@ -74,10 +83,19 @@ MAX_BODY = {{ max_body_mib }} * 1024 * 1024
 # corrupt stream: the module exits, so that ThingsDB restarts it, instead of waiting for bytes
 # that never come.
 MAX_PACKAGE = {{ thingsdb_max_package }}
+# stdin is read in pieces of up to this size (asyncio's and uvloop's own size).
+READ_SIZE = 256 * 1024
 # Replies are written in pieces of this size, so the pipe's buffer never holds a whole copy.
 WRITE_CHUNK = 1024 * 1024
-# Replies up to this size are gathered and written together once per turn of the event loop.
-GATHER_LIMIT = 4 * 1024
+# Replies waiting to be written together take at most this much; a reply beyond it waits for
+# the pipe instead.
+MAX_GATHERED = 1024 * 1024
+# Gathered replies up to this size in all are joined into one piece (copying small ones costs
+# less than handing the system call a piece each); larger ones are handed over as they are.
+JOIN_LIMIT = 16 * 1024
+# Replies up to this size are copied out of the reused packer; a larger one is handed out as a
+# view of it (see ReplyPacker).
+COPY_LIMIT = 4 * 1024
 # The longest error message ThingsDB takes, in UTF-8 bytes; a longer one reaches the caller
 # as bad_data instead of the module's error.
 MAX_ERROR_MESSAGE = {{ max_error_message }}
@@ -99,28 +117,41 @@ class CorruptStream(Exception):
     """Input no sender in step with the stream could have written; the module must exit."""
 
 
-class PackageReader(asyncio.Protocol):
+class PackageReader(asyncio.BufferedProtocol):
     """Cuts stdin into packages and hands each complete one to ``on_package``.
 
-    A body is kept as the chunks it arrived in and joined once, so a large request costs one
-    copy of itself, however it was split.
+    uvloop reads stdin straight into the reader's buffer (``get_buffer``), and a package that
+    arrived whole is handed on as a view of it, so its bytes are not copied on their way in:
+    ``on_package`` must be done with the body when it returns. A body that arrived in pieces is
+    kept as copies of them and joined once, so a large request costs one copy of itself,
+    however it was split. asyncio's own loop hands over what it read (``data_received``).
+    ``on_chunk_end``, when given, is called once the packages of a chunk have all been handed on.
     """
 
     def __init__(
         self,
         on_package: Callable[[int, int, bytes], None],
         on_problem: Callable[[int, int, str], None],
+        on_chunk_end: Callable[[], None] | None = None,
     ):
         self._on_package = on_package
         self._on_problem = on_problem
+        self._on_chunk_end = on_chunk_end
         self._header = b""
         self._chunks: list[bytes] = []
         self._missing = 0  # body bytes still to come
         self._keep = False  # False: the body is being dropped
         self._pid = self._tp = 0
+        self._buffer = memoryview(bytearray(READ_SIZE))
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._buffer  # each read is cut up before the next one
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(self._buffer[:nbytes])
+
+    def data_received(self, data: bytes | memoryview) -> None:
         if self.done.done():
             return  # the stream was found corrupt: nothing more is read
         # Offsets, not slices of what is left: a chunk can hold hundreds of small packages.
@@ -139,8 +170,10 @@ class PackageReader(asyncio.Protocol):
                     pos = end
                     continue
             pos = self._take_header(data, pos)
+        if self._on_chunk_end is not None:
+            self._on_chunk_end()
 
-    def _take_header(self, data: bytes, pos: int) -> int:
+    def _take_header(self, data: bytes | memoryview, pos: int) -> int:
         end = pos + HEADER.size - len(self._header)
         self._header += data[pos:end]
         if len(self._header) < HEADER.size:
@@ -172,12 +205,11 @@ class PackageReader(asyncio.Protocol):
             self._on_package(self._pid, self._tp, b"")
         return end
 
-    def _take_body(self, data: bytes, pos: int) -> int:
+    def _take_body(self, data: bytes | memoryview, pos: int) -> int:
         end = min(len(data), pos + self._missing)
         self._missing -= end - pos
         if self._keep:
-            # The whole chunk is taken as is; only a part of one is copied.
-            self._chunks.append(data if pos == 0 and end == len(data) else data[pos:end])
+            self._chunks.append(bytes(data[pos:end]))  # the read buffer is used again
             if not self._missing:
                 body = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
                 self._chunks = []
@@ -199,50 +231,70 @@ class PackageReader(asyncio.Protocol):
 class ReplyWriter:
     """Writes reply packages to stdout, each package whole.
 
-    Small replies are gathered and written together once per turn of the event loop: under
-    load that is one system call for many replies instead of one each. A larger reply waits
-    until the pipe has room and goes out in pieces of at most WRITE_CHUNK, so the pipe's
-    buffer stays small (the transport moves all of it forward after every partial write) and
-    never holds a whole copy of a large reply; other replies wait meanwhile, as their bytes
-    must not land inside it.
+    Replies are gathered and written together: those of the requests in one chunk of input
+    when the chunk is done (``hold`` and ``release``: most handlers finish right away), the
+    others once per turn of the event loop. Under load that is one system call for many
+    replies; alone, a reply still leaves in one, its header and body together. A reply that
+    cannot wait with the others (larger than WRITE_CHUNK, or while the pipe's unsent buffer is
+    over MAX_UNSENT) waits until the pipe has room and goes out in pieces of at most
+    WRITE_CHUNK, so the pipe's buffer stays small (asyncio's pipe transport moves all of it
+    forward after every partial write) and never holds a whole copy of a large reply; other
+    replies wait meanwhile, as their bytes must not land inside it.
     """
 
-    def __init__(self, writer: asyncio.StreamWriter):
+    def __init__(self, writer: asyncio.StreamWriter, loop: asyncio.AbstractEventLoop):
         self._writer = writer
         self._transport = writer.transport
+        # Kept: asyncio.get_running_loop() is a system call (getpid) up to Python 3.11.
+        self._loop = loop
         self._pending: list[bytes | memoryview] = []
+        self._pending_size = 0
+        self._held = False  # replies wait for release()
         self._flush_scheduled = False
-        self._large = asyncio.Lock()  # held while a larger package is being written
+        self._large = asyncio.Lock()  # held while a package is written in pieces
         self._drain_lock = asyncio.Lock()  # Python < 3.10 allows one drain() at a time
 
+    def hold(self) -> None:
+        """Keep the replies queued from now on until release()."""
+        self._held = True
+
+    def release(self) -> None:
+        """Write the replies queued since hold()."""
+        self._held = False
+        if self._pending and not self._large.locked():  # else send() writes them
+            self._write_pending()
+
     def send_soon(self, pid: int, tp: int, body: bytes | memoryview = b"") -> bool:
-        """Queue a small reply without waiting; False when it must go through send()."""
-        if len(body) > GATHER_LIMIT or self._transport.get_write_buffer_size() > MAX_UNSENT:
+        """Queue a reply without waiting; False when it must go through send()."""
+        size = HEADER.size + len(body)
+        if (
+            size + self._pending_size > MAX_GATHERED
+            or self._transport.get_write_buffer_size() > MAX_UNSENT
+        ):
             return False
-        self._queue(HEADER.pack(len(body), pid, tp, tp ^ 0xFF), body)
+        self._pending += (HEADER.pack(size - HEADER.size, pid, tp, tp ^ 0xFF), body)
+        self._pending_size += size
+        if not self._held and not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._scheduled_flush)
         return True
 
     async def send(self, pid: int, tp: int, body: bytes | memoryview = b"") -> None:
-        header = HEADER.pack(len(body), pid, tp, tp ^ 0xFF)
-        if len(body) <= GATHER_LIMIT:
+        if len(body) <= WRITE_CHUNK:
             await self._drain()
-            self._queue(header, body)
-            return
+            if self.send_soon(pid, tp, body):
+                return
+        header = HEADER.pack(len(body), pid, tp, tp ^ 0xFF)
         view = memoryview(body)
         async with self._large:
             await self._drain()
-            self._write_pending()
-            self._writer.write(header)
-            for start in range(0, len(view), WRITE_CHUNK):
-                self._writer.write(view[start : start + WRITE_CHUNK])
+            # The replies gathered so far, this header and the first piece: one system call.
+            self._write_pending(header, view[:WRITE_CHUNK])
+            await self._drain()
+            for start in range(WRITE_CHUNK, len(view), WRITE_CHUNK):
+                self._transport.write(view[start : start + WRITE_CHUNK])
                 await self._drain()
         self._flush()
-
-    def _queue(self, header: bytes, body: bytes | memoryview) -> None:
-        self._pending += (header, body)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
 
     async def _drain(self) -> None:
         """Wait while the pipe's unsent buffer is over its limit."""
@@ -250,9 +302,12 @@ class ReplyWriter:
             async with self._drain_lock:
                 await self._writer.drain()
 
-    def _flush(self) -> None:
+    def _scheduled_flush(self) -> None:
         self._flush_scheduled = False
-        if not self._large.locked():  # else the large package's writer flushes when done
+        self._flush()
+
+    def _flush(self) -> None:
+        if not self._held and not self._large.locked():  # else release() or send() flushes
             self._write_pending()
 
     async def finish(self) -> None:
@@ -261,10 +316,20 @@ class ReplyWriter:
             self._write_pending()
             await self._writer.drain()
 
-    def _write_pending(self) -> None:
-        if self._pending:
-            self._writer.write(b"".join(self._pending))
-            self._pending.clear()
+    def _write_pending(self, *more: bytes | memoryview) -> None:
+        pieces, size = self._pending, self._pending_size
+        if more:
+            pieces += more
+            size += sum(map(len, more))
+        if not pieces:
+            return
+        self._pending, self._pending_size = [], 0
+        if len(pieces) == 1:
+            self._transport.write(pieces[0])
+        elif size <= JOIN_LIMIT:
+            self._transport.write(b"".join(pieces))
+        else:
+            self._transport.writelines(pieces)  # one gathered system call where the loop can
 
     async def send_error(self, pid: int, tp: int, exc: Exception) -> None:
         if isinstance(exc, TiException):
@@ -305,12 +370,17 @@ class ReplyPacker:
 
     def __init__(self) -> None:
         self._packer = self._new_packer()
+        # Values known to pack small go through this one, which hands back bytes in one call.
+        self._small = msgpack.Packer(use_bin_type=True)
 
     @staticmethod
     def _new_packer() -> msgpack.Packer:
         return msgpack.Packer(use_bin_type=True, autoreset=False)
 
     def __call__(self, value: Any) -> bytes | memoryview:
+        kind = type(value)
+        if kind in SCALARS or kind in (str, bytes) and len(value) <= SMALL_STRING:
+            return self._small.pack(value)
         packer = self._packer
         try:
             packer.pack(value)
@@ -318,7 +388,7 @@ class ReplyPacker:
             packer.reset()  # drop what was packed before the failure
             raise
         view = packer.getbuffer()
-        if len(view) > GATHER_LIMIT and VIEW_KEEPS_PACKER:
+        if len(view) > COPY_LIMIT and VIEW_KEEPS_PACKER:
             self._packer = self._new_packer()
             return view
         body = bytes(view)
@@ -327,6 +397,10 @@ class ReplyPacker:
         return body
 
 
+# Replies that certainly pack to no more than COPY_LIMIT (a str of n characters takes at most
+# 4n bytes and a header of 5).
+SCALARS = (type(None), bool, int, float)
+SMALL_STRING = (COPY_LIMIT - 5) // 4
 pack = ReplyPacker()
 
 
@@ -563,6 +637,28 @@ def read_function(name: str, handler: Callable[..., Any]) -> tuple[Function | No
     return (None if problems else Function(name, handler, arguments, options)), problems
 
 
+class Example:
+    """A call of a function and what it answers: a value, or ThingsDB's error and message.
+
+    ``args`` are positional, as a ThingsDB call gives them (the thing of a ``*`` last).
+    """
+
+    __slots__ = ("args", "answer", "error", "message")
+
+    def __init__(
+        self, args: Any, answer: Any = None, error: str | None = None, message: str | None = None
+    ) -> None:
+        self.args, self.answer, self.error, self.message = list(args), answer, error, message
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.error is None:
+            return {"args": self.args, "answer": self.answer}
+        return {"args": self.args, "error": self.error, "message": self.message}
+
+    def __repr__(self) -> str:
+        return f"Example({self.as_dict()!r})"
+
+
 class Module:
     """The functions and configuration main.py registers, served by the loop below.
 
@@ -578,15 +674,23 @@ class Module:
         self._registered: list[str] = []  # names in order, to find one registered twice
         self._config_handler: Callable[[Any], Awaitable[None]] | None = None
         self._functions: dict[str, Function] | None = None
+        self.examples: dict[str, list[Example]] = {}
 
-    def function(self, handler_or_name: Any) -> Any:
-        """Decorator: expose an ``async def`` as a function of the module."""
-        if isinstance(handler_or_name, str):
-            return lambda handler: self._register(handler_or_name, handler)
-        return self._register(handler_or_name.__name__, handler_or_name)
+    def function(self, handler_or_name: Any = None, *, examples: Any = ()) -> Any:
+        """Decorator: expose an ``async def`` as a function of the module.
 
-    def _register(self, name: str, handler: Any) -> Any:
+        ``examples`` are calls and what they answer (see :class:`Example`): the tests, the
+        README and module.json (``python tools/manifest.py sync``) are made from them.
+        """
+        if handler_or_name is None or isinstance(handler_or_name, str):
+            return lambda handler: self._register(
+                handler_or_name or handler.__name__, handler, examples
+            )
+        return self._register(handler_or_name.__name__, handler_or_name, examples)
+
+    def _register(self, name: str, handler: Any, examples: Any = ()) -> Any:
         self.handlers[name] = handler
+        self.examples[name] = list(examples)
         self._registered.append(name)
         self._functions = None
         return handler
@@ -614,22 +718,51 @@ class Module:
             self._functions = functions
         return self._functions
 
+    def describe(self) -> dict[str, Any]:
+        """The module as module.json and the README show it: each function's name, argmap,
+        defaults, doc (its signature in ThingsDB's types) and examples. Raises HandlerError
+        like :meth:`functions`."""
+        described = []
+        for name, function in self.functions().items():
+            # The defaults as written: a float argument's int default stays an int.
+            parameters = inspect.signature(function.handler).parameters
+            defaults = {a.name: parameters[a.name].default for a in function.arguments}
+            defaults = {k: v for k, v in defaults.items() if v is not inspect.Parameter.empty}
+            parts = [
+                f"{a.name}: {a.type}"
+                + ("" if a.required else " = " + json.dumps(defaults[a.name], ensure_ascii=False))
+                for a in function.arguments
+            ] + ["*"] * (function.options is not None)
+            described.append(
+                {
+                    "name": name,
+                    "argmap": [a.name for a in function.arguments]
+                    + ["*"] * (function.options is not None),
+                    "defaults": defaults,
+                    "doc": f"{name}({', '.join(parts)})",
+                    "examples": [example.as_dict() for example in self.examples.get(name, [])],
+                }
+            )
+        return {"module": self.name, "functions": described}
+
     async def answer_config(self, value: Any) -> None:
         if self._config_handler is None:
             raise TiValueError(f"module {self.name} takes no configuration")
         await self._config_handler(value)
 
-    async def answer_request(self, request: Any) -> Any:
+    def answer_request(self, request: Any) -> Awaitable[Any]:
+        """The handler's coroutine for a request (raises the error the request gets instead)."""
+        # Not a coroutine itself: one coroutine less per request, and its caller awaits anyway.
         if type(request) is not dict:
             raise TiTypeError(f"a request must be a thing, not {thingsdb_type_name(request)}")
         name = request.get(FUNCTION_KEY)
-        functions = self.functions()
+        functions = self._functions or self.functions()
         function = functions.get(name) if type(name) is str else None
         if function is None:
             raise TiLookupError(
                 f"module {self.name} has no function {name!r}; exposed: {', '.join(functions)}"
             )
-        return await function(request)
+        return function(request)
 
     def run(self) -> None:
         """Serve ThingsDB until SIGTERM or the end of input; exit 1 on a handler it cannot check."""
@@ -644,17 +777,24 @@ class Module:
         start_module(self)
 
 
-async def answer(module: Module, out: ReplyWriter, pid: int, tp: int, body: bytes) -> None:
-    """Decode one package, run the module's function or configuration and write the reply."""
+unpackb = msgpack.unpackb
+
+
+def bad_messagepack(exc: Exception) -> BadDataError:
+    """The bad_data error for a body msgpack cannot decode."""
+    # Some of msgpack's errors (too deep a nesting) have no message, only a type.
+    reason = str(exc) or type(exc).__name__
+    return BadDataError(f"package body is not valid MessagePack ({reason})")
+
+
+async def answer(
+    module: Module, out: ReplyWriter, pid: int, tp: int, data: Any, problem: Exception | None
+) -> None:
+    """Run the module's function or configuration for a decoded package, write the reply."""
     error_type = CONF_ERR if tp == CONF else ERR
     try:
-        try:
-            data = msgpack.unpackb(body, raw=False, strict_map_key=False)
-        except Exception as exc:
-            # Some of msgpack's errors (too deep a nesting) have no message, only a type.
-            reason = str(exc) or type(exc).__name__
-            raise BadDataError(f"package body is not valid MessagePack ({reason})") from None
-        del body  # from here on only the decoded request is kept
+        if problem is not None:
+            raise problem
         if tp == CONF:
             await module.answer_config(data)
             reply_type, reply = CONF_OK, b""
@@ -673,51 +813,134 @@ async def answer(module: Module, out: ReplyWriter, pid: int, tp: int, body: byte
             logging.exception("cannot write a reply")
 
 
+class Runner:
+    """Runs the coroutine of each package at once, in the callback that read the package, and
+    hands one that has to wait to a task.
+
+    Most handlers never wait. Such a one runs to its end, and its reply is queued, before the
+    next package is even looked at: no task is made, scheduled and registered for it, and no
+    turn of the event loop passes. Code in a handler must still find itself in a task
+    (asyncio.timeout, TaskGroup and aiohttp's timeouts ask asyncio.current_task() for it), so
+    every first step runs with a standby task as the current one, and a coroutine that waits is
+    handed to that very task, which carries it on from there; the next package gets a new
+    standby. Each coroutine runs in a context of its own, as it would in a task of its own.
+    Where this Python has no way to set the current task, each coroutine gets a task.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.tasks: set[asyncio.Task] = set()  # the tasks carrying coroutines that wait
+        self._standby: tuple[asyncio.Task, asyncio.Future] | None = None
+
+    def run(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        if enter_task is None:
+            self.tasks.add(self._loop.create_task(self._forget(coroutine)))
+            return
+        if self._standby is None or self._standby[0].done():
+            self._standby = self._new_task()
+        task, handover = self._standby
+        context = contextvars.copy_context()
+        try:
+            enter_task(self._loop, task)
+        except RuntimeError:  # run from inside a task, which stays the current one
+            self.tasks.add(self._loop.create_task(self._forget(coroutine)))
+            return
+        try:
+            waits_for = context.run(coroutine.send, None)
+        except (StopIteration, asyncio.CancelledError):
+            return  # done; or ended as a cancelled task ends, unanswered
+        finally:
+            leave_task(self._loop, task)
+        self._standby = None
+        if handover.done():  # the coroutine cancelled its own task: another one carries it on
+            task, handover = self._new_task()
+        self.tasks.add(task)
+        handover.set_result((coroutine, context, waits_for))
+
+    def _new_task(self) -> tuple[asyncio.Task, asyncio.Future]:
+        """A task that carries on the coroutine its future is given, once it is given one."""
+        handover = self._loop.create_future()
+        return self._loop.create_task(self._carry(handover)), handover
+
+    async def _carry(self, handover: asyncio.Future) -> None:
+        try:
+            await resume(*await handover)
+        finally:
+            # Forgotten here rather than in a done callback, which costs a turn of the loop.
+            self.tasks.discard(asyncio.current_task(self._loop))
+
+    async def _forget(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        try:
+            await coroutine
+        finally:
+            self.tasks.discard(asyncio.current_task(self._loop))
+
+    def cancel(self) -> None:
+        """Cancel the tasks still running, and the standby."""
+        for task in (*self.tasks, *(self._standby or ())[:1]):
+            task.cancel()
+
+
+@types.coroutine
+def resume(
+    coroutine: Coroutine[Any, None, Any], context: contextvars.Context, waits_for: Any
+) -> Generator[Any, Any, Any]:
+    """The rest of a coroutine whose first step ended waiting for ``waits_for``, for a task to
+    await: what the coroutine yields goes to the task, what the task sends or throws goes to
+    the coroutine, in the coroutine's own context."""
+    while True:
+        try:
+            value = yield waits_for
+        except GeneratorExit:
+            coroutine.close()
+            raise
+        except BaseException as exc:  # the task's cancellation, passed on
+            step, argument = coroutine.throw, exc
+        else:
+            step, argument = coroutine.send, value
+        try:
+            waits_for = context.run(step, argument)
+        except StopIteration as stop:
+            return stop.value
+
+
 async def serve(module: Module, stdin: Any, stdout: Any) -> None:
-    """Answer packages from stdin on stdout, each in a task of its own, until stdin ends
-    and the requests still running are answered (or SHUTDOWN_GRACE has passed)."""
+    """Answer packages from stdin on stdout until stdin ends and the requests still running are
+    answered (or SHUTDOWN_GRACE has passed). Each package is answered at once where its handler
+    does not wait, and in a task of its own where it does (see Runner)."""
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.connect_write_pipe(
         lambda: asyncio.streams.FlowControlMixin(), stdout
     )
-    out = ReplyWriter(asyncio.StreamWriter(transport, protocol, None, loop))
-    # Each running task by a number of its own: the loop holds tasks only weakly.
-    tasks: dict[int, asyncio.Task] = {}
-    numbers = itertools.count()
+    out = ReplyWriter(asyncio.StreamWriter(transport, protocol, None, loop), loop)
+    runner = Runner(loop)
 
-    async def run_and_forget(number: int, coroutine: Awaitable[None]) -> None:
-        # The task forgets itself: cheaper than a done callback, which costs one more trip
-        # through the event loop for every request.
+    def on_package(pid: int, tp: int, body: bytes | memoryview) -> None:
+        out.hold()  # the replies of one chunk of input leave together, when it is done
+        # Decoded here: the body may be a view of the read buffer, which the next read reuses.
         try:
-            await coroutine
-        finally:
-            del tasks[number]
-
-    def start(coroutine: Awaitable[None]) -> None:
-        number = next(numbers)
-        # Task() rather than loop.create_task(): the same task for less work per request.
-        tasks[number] = asyncio.Task(run_and_forget(number, coroutine))
-
-    def on_package(pid: int, tp: int, body: bytes) -> None:
-        start(answer(module, out, pid, tp, body))
+            data, problem = unpackb(body, raw=False, strict_map_key=False), None
+        except Exception as exc:
+            data, problem = None, bad_messagepack(exc)
+        runner.run(answer(module, out, pid, tp, data, problem))
 
     def on_problem(pid: int, reply: int, problem: str) -> None:
         logging.warning(problem)
-        start(out.send(pid, reply, pack([BadDataError.err_code, problem])))
+        out.hold()
+        runner.run(out.send(pid, reply, pack([BadDataError.err_code, problem])))
 
-    reader = PackageReader(on_package, on_problem)
+    reader = PackageReader(on_package, on_problem, out.release)
     await loop.connect_read_pipe(lambda: reader, stdin)
     try:
         await reader.done
-        if tasks:
+        if runner.tasks:
             # ThingsDB sends nothing more, but requests already running still get their
             # answers, within a grace period.
-            await asyncio.wait(list(tasks.values()), timeout=SHUTDOWN_GRACE)
+            await asyncio.wait(list(runner.tasks), timeout=SHUTDOWN_GRACE)
         with contextlib.suppress(OSError):  # stdout is gone too: nothing left to tell ThingsDB
             await out.finish()
     finally:
-        for task in tasks.values():
-            task.cancel()
+        runner.cancel()
 
 
 def start_module(module: Module) -> None:

@@ -1,9 +1,11 @@
-// Command echo is the benchmark's limit: the least a ThingsDB module can do.
+// Command echo is the benchmark's limit for a Go module: the least one can do.
 //
-// It reads whole packages from stdin and answers each request with its own
-// body as the result, without decoding it. Reading and writing run on two
-// goroutines, as in any module that keeps reading while replies go out.
-// Whatever a real module costs on top of this is the module's own cost.
+// A single goroutine does everything: it reads a whole package from stdin,
+// answers a request with its own body as the result (never decoded) and a
+// configuration with CONF_OK, and writes what it has gathered once nothing
+// more is waiting in its input buffer. There is no hand-off between
+// goroutines or threads, so whatever a real module costs on top of this is
+// the module's own.
 package main
 
 import (
@@ -14,42 +16,42 @@ import (
 )
 
 const (
-	typeRequest = 80
-	typeResult  = 81
+	protoConf   = 64
+	protoConfOK = 65
+	protoReq    = 80
+	protoRes    = 81
 )
 
 func main() {
-	replies := make(chan []byte, 1024)
-	go write(replies)
-	in := bufio.NewReaderSize(os.Stdin, 64<<10)
-	for {
-		pkg := make([]byte, 8)
-		if _, err := io.ReadFull(in, pkg); err != nil {
-			os.Exit(0)
-		}
-		size := binary.LittleEndian.Uint32(pkg[:4])
-		pkg = append(pkg, make([]byte, size)...)
-		if _, err := io.ReadFull(in, pkg[8:]); err != nil {
-			os.Exit(0)
-		}
-		if pkg[6] == typeRequest {
-			pkg[6], pkg[7] = typeResult, typeResult^0xFF
-			replies <- pkg
-		}
-	}
+	os.Exit(serve(os.Stdin, os.Stdout))
 }
 
-// write sends replies to stdout, flushing whenever no other reply is waiting.
-func write(replies <-chan []byte) {
-	out := bufio.NewWriterSize(os.Stdout, 64<<10)
-	for pkg := range replies {
-		if _, err := out.Write(pkg); err != nil {
-			os.Exit(1)
+// serve answers packages until the input ends (0) or the output fails (1).
+func serve(r io.Reader, w io.Writer) int {
+	in := bufio.NewReaderSize(r, 64<<10)
+	out := bufio.NewWriterSize(w, 64<<10)
+	var header [8]byte
+	for {
+		if _, err := io.ReadFull(in, header[:]); err != nil {
+			return 0
 		}
-		if len(replies) == 0 {
-			if err := out.Flush(); err != nil {
-				os.Exit(1)
-			}
+		body := make([]byte, binary.LittleEndian.Uint32(header[0:4]))
+		if _, err := io.ReadFull(in, body); err != nil {
+			return 0
+		}
+		switch header[6] {
+		case protoReq:
+			header[6], header[7] = protoRes, protoRes^0xFF
+			out.Write(header[:])
+			out.Write(body)
+		case protoConf:
+			binary.LittleEndian.PutUint32(header[0:4], 0)
+			header[6], header[7] = protoConfOK, protoConfOK^0xFF
+			out.Write(header[:])
+		}
+		// A write error stays in out and is returned by this Flush.
+		if in.Buffered() == 0 && out.Flush() != nil {
+			return 1
 		}
 	}
 }

@@ -41,6 +41,7 @@ TEST_MODULE = """
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from typing import Any, Optional
 
 import timod
@@ -48,6 +49,7 @@ from timod_loop import Module
 
 module = Module("loop_test")
 prefix = ""
+set_by_a_call = contextvars.ContextVar("set_by_a_call", default=None)
 
 
 @module.on_config
@@ -107,6 +109,29 @@ async def big(size: int) -> str:
 async def slow(seconds: float, value: Any) -> Any:
     await asyncio.sleep(seconds)
     return value
+
+
+@module.function
+async def cancelled(wait: bool) -> None:
+    if wait:
+        await asyncio.sleep(0)
+    raise asyncio.CancelledError
+
+
+@module.function
+async def in_task(seconds: float) -> dict[str, Any]:
+    # Waits (seconds >= 0) under wait_for, which asks for the current task from Python 3.12 on.
+    task = asyncio.current_task()
+    before = set_by_a_call.get()
+    set_by_a_call.set(seconds)
+    if seconds >= 0:
+        await asyncio.wait_for(asyncio.sleep(seconds), 5)
+    return {
+        "task": task is not None,
+        "same_task": asyncio.current_task() is task,
+        "before": before,
+        "after": set_by_a_call.get(),
+    }
 
 
 module.run()
@@ -292,6 +317,50 @@ def test_large_reply_is_written_whole(module, size):
     reply = call(module, "big", size=size)
     assert (reply.type, len(reply.value)) == (RES, size)
     assert answer(module, "echo", value="after") == "after"
+
+
+@pytest.mark.parametrize("seconds", [-1, 0, 0.01], ids=["no-wait", "yield", "wait"])
+def test_function_runs_in_a_task_with_a_context_of_its_own(module, seconds):
+    # A function that never waits is run to its end at once, one that waits is carried on by a
+    # task: either way it finds itself in a task, the same one after waiting, and what it sets
+    # in a context variable stays its own.
+    expected = {"task": True, "same_task": True, "before": None, "after": seconds}
+    for _ in range(3):
+        assert answer(module, "in_task", seconds=seconds) == expected
+
+
+@pytest.mark.parametrize("wait", [False, True], ids=["at-once", "after-waiting"])
+def test_function_that_raises_cancelled_ends_unanswered_and_the_module_serves_on(module, wait):
+    # As a cancelled task ends: no reply; the next request gets its own.
+    module.send(1, REQ, {FUNCTION_KEY: "cancelled", "wait": wait})
+    assert call(module, "echo", value="after").value == "after"
+    assert module.alive()
+
+
+def test_functions_that_wait_and_that_do_not_in_one_write(module):
+    calls = [-1, 0.01, -1, 0, -1] * 20
+    requests = (
+        pack(pid, REQ, {FUNCTION_KEY: "in_task", "seconds": seconds})
+        for pid, seconds in enumerate(calls)
+    )
+    module.send_raw(b"".join(requests))
+    replies = module.read_packages(len(calls), timeout=60)
+    assert sorted((r.pid, r.value["after"], r.value["same_task"]) for r in replies) == [
+        (pid, seconds, True) for pid, seconds in enumerate(calls)
+    ]
+
+
+def test_large_and_small_replies_to_one_write_come_out_whole(module):
+    # Gathered, joined, handed over as they are, or written in pieces: each reply is whole.
+    sizes = [70_000, 10, 2 * MiB, 5, 300_000, 0, 1 * MiB]
+    requests = (
+        pack(pid, REQ, {FUNCTION_KEY: "big", "size": size}) for pid, size in enumerate(sizes)
+    )
+    module.send_raw(b"".join(requests))
+    replies = module.read_packages(len(sizes), timeout=60)
+    assert sorted((r.pid, r.type, len(r.value)) for r in replies) == [
+        (pid, RES, size) for pid, size in enumerate(sizes)
+    ]
 
 
 def test_1000_requests_in_one_write_each_get_their_own_answer(module):

@@ -42,6 +42,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"sync/atomic"
 
 	"{{ cookiecutter.go_module_path }}/internal/mpack"
 )
@@ -57,7 +58,24 @@ type Function[C any] struct {
 	args *argsType
 	err  error
 	bind func(entries []mpack.Entry) (func(context.Context, C) (any, error), error)
+
+	// examples are calls and their answers (examples.go).
+	examples []Example
+
+	// pace is how long its calls were seen to take (see Server).
+	pace *atomic.Int32
 }
+
+// A function's pace counts its latest calls that took longer than
+// quickHandler in a row, up to paceLong; or, below zero, it is slow: a call
+// ran longer than slowHandler where it was read (see Server), and it counts
+// its calls since up to zero, starting again at every long one. A call that
+// took long because the module's thread was preempted or the module collected
+// garbage meanwhile does not make a function long, nor slow for good.
+const (
+	paceLong int32 = 3     // runs in parallel while other requests wait to be read
+	paceSlow int32 = -1024 // runs in a goroutine of its own
+)
 
 // Func returns the function name, served by handler. A is the struct of its
 // arguments (see the package comment). ctx lives as long as the module and
@@ -65,14 +83,18 @@ type Function[C any] struct {
 // request arrived. The handler returns the value to send back, or an error:
 // an *Error for a ThingsDB error of its choice (see Errorf), any other error
 // becomes an operation error. A struct Func cannot use makes NewServer fail.
-func Func[C, A any](name string, handler func(ctx context.Context, conf C, args A) (any, error)) Function[C] {
+// The examples are calls of the function and their answers: the tests run
+// them, and tools/manifest writes them into README.md.
+func Func[C, A any](name string, handler func(ctx context.Context, conf C, args A) (any, error), examples ...Example) Function[C] {
 	at, err := newArgsType(reflect.TypeFor[A]())
 	if err != nil {
-		return Function[C]{name: name, err: fmt.Errorf("function %s: %w", name, err)}
+		return Function[C]{name: name, err: fmt.Errorf("function %s: %w", name, err), examples: examples}
 	}
 	return Function[C]{
-		name: name,
-		args: at,
+		name:     name,
+		args:     at,
+		examples: examples,
+		pace:     new(atomic.Int32),
 		bind: func(entries []mpack.Entry) (func(context.Context, C) (any, error), error) {
 			var args A
 			if err := at.decode(name, entries, reflect.ValueOf(&args).Elem()); err != nil {

@@ -11,8 +11,10 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -211,6 +213,110 @@ func TestServeAnswersConcurrently(t *testing.T) {
 	wantResult(t, p.next(), 2, "fast")
 	unblock()
 	wantResult(t, p.next(), 1, "slow")
+}
+
+// TestServeReadsOnWhileAHandlerRunsLong: a request read alone is answered by
+// the goroutine that read it; when its handler then waits, the watchdog has
+// another goroutine read and answer the next request meanwhile, and marks
+// the function slow, so that its later calls get goroutines of their own.
+func TestServeReadsOnWhileAHandlerRunsLong(t *testing.T) {
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	slow := Func("slow", func(ctx context.Context, conf testConf, args struct{}) (any, error) {
+		select {
+		case started <- struct{}{}: // the first call
+		default:
+		}
+		<-release
+		return "slow", nil
+	})
+	p := startServer(t, slow, Func("echo", echo))
+	t.Cleanup(unblock)
+	p.send(1, timod.ProtoModuleReq, map[string]any{functionKey: "slow"})
+	select {
+	case <-started: // read alone, so run by the goroutine that read it
+	case <-time.After(replyTimeout):
+		t.Fatal("the handler did not start")
+	}
+	wantResult(t, p.call(2, map[string]any{functionKey: "echo", "value": "meanwhile"}), 2, "meanwhile")
+	if slow.pace.Load() >= 0 {
+		t.Error("the function that ran long is not marked slow")
+	}
+	unblock()
+	wantResult(t, p.next(), 1, "slow")
+	// Its quick calls since make it run where it is read again.
+	for pid := uint16(3); slow.pace.Load() < 0; pid++ {
+		if pid > 20000 {
+			t.Fatalf("still slow after %d quick calls", pid)
+		}
+		wantResult(t, p.call(pid, map[string]any{functionKey: "slow"}), pid, "slow")
+	}
+}
+
+// TestServeRunsAFunctionWhoseCallsTakeAWhileInParallel: once calls in a row
+// took over quickHandler, the function's calls run in goroutines of their own
+// while other requests wait to be read; all are answered. A quick call
+// starts the count again.
+func TestServeRunsAFunctionWhoseCallsTakeAWhileInParallel(t *testing.T) {
+	var wait atomic.Bool
+	long := Func("long", func(ctx context.Context, conf testConf, args valueArgs) (any, error) {
+		if wait.Load() {
+			time.Sleep(2 * quickHandler)
+		}
+		return args.Value, nil
+	})
+	p := startServer(t, long)
+	wait.Store(true)
+	for pid := range uint16(paceLong) {
+		wantResult(t, p.call(pid, map[string]any{functionKey: "long", "value": int64(pid)}), pid, int64(pid))
+	}
+	if pace := long.pace.Load(); pace >= 0 && pace < paceLong {
+		t.Fatalf("pace %d after %d calls of %v, want %d", pace, paceLong, 2*quickHandler, paceLong)
+	}
+	var all bytes.Buffer
+	for pid := range uint16(20) {
+		pkg, err := timod.PkgPack(pid, timod.ProtoModuleReq, map[string]any{functionKey: "long", "value": int64(pid)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(pkg)
+	}
+	p.sendRaw(all.Bytes())
+	seen := map[uint16]bool{}
+	for range 20 {
+		pkg := p.next()
+		wantResult(t, pkg, pkg.Pid, int64(pkg.Pid))
+		seen[pkg.Pid] = true
+	}
+	if len(seen) != 20 {
+		t.Fatalf("%d of 20 requests answered", len(seen))
+	}
+}
+
+// TestServeReadsOnAfterAHandlerEndsItsGoroutine: a handler that ends the
+// goroutine it runs in (runtime.Goexit, as t.FailNow does) leaves its request
+// unanswered, and the next requests are read and answered all the same.
+func TestServeReadsOnAfterAHandlerEndsItsGoroutine(t *testing.T) {
+	started := make(chan struct{}, 1)
+	p := startServer(t,
+		Func("exits", func(ctx context.Context, conf testConf, args struct{}) (any, error) {
+			started <- struct{}{}
+			runtime.Goexit()
+			return nil, nil
+		}),
+		Func("echo", echo),
+	)
+	for pid := uint16(1); pid < 5; pid += 2 {
+		p.send(pid, timod.ProtoModuleReq, map[string]any{functionKey: "exits"})
+		select {
+		case <-started: // read alone, so run by the goroutine that read it
+		case <-time.After(replyTimeout):
+			t.Fatal("the handler did not start")
+		}
+		wantResult(t, p.call(pid+1, map[string]any{functionKey: "echo", "value": "after"}), pid+1, "after")
+	}
 }
 
 // TestServeSurvivesFailingHandlers checks the error codes of failing handlers

@@ -6,10 +6,10 @@
 // call, allocating and appending for every 4 bytes (about 0.4 ms of CPU per
 // 64 KiB request); a header announcing a length >= 0xFFFFFFF8 overflows its
 // uint32 arithmetic and makes it panic; and a wrong check byte stops it for
-// good. Reader reads whole headers and bodies through a bufio.Reader with
-// io.ReadFull, reports a bad package as soon as its header is read (so the
-// module can answer it at once), drops its body without allocating it, and
-// keeps the stream in step. go-timod's Write* functions write to os.Stdout
+// good. Reader reads as much as is there, up to 256 KiB a time, and cuts
+// whole headers and bodies out of that, reports a bad package as soon as its
+// header is read (so the module can answer it at once), drops its body
+// without allocating it, and keeps the stream in step. go-timod's Write* functions write to os.Stdout
 // only; Writer writes to any io.Writer, so tests can run a module in-process.
 // Everything else is go-timod's own: timod.Pkg, the timod.Proto* and timod.Ex*
 // constants, and timod.PkgPack / timod.PkgPackBin. Drop Reader for
@@ -48,8 +48,10 @@ const (
 	// corrupt stream: ReadPkg returns a *CorruptError.
 	MaxPackageSize = {{ thingsdb_max_package }}
 
-	// readBufferSize is the size of the buffer between stdin and the reader.
-	readBufferSize = 64 << 10
+	// readBufferSize is the size of the buffer stdin is read into: a request
+	// of 64 KiB and its header come in with one read, and under load one read
+	// takes in many requests.
+	readBufferSize = 256 << 10
 
 	// writeBufferSize is the size of the buffer that gathers replies.
 	writeBufferSize = 64 << 10
@@ -100,9 +102,11 @@ func (e *BadPkgError) Error() string {
 // Reader reads packages from a stream, assembling exact header and body
 // lengths however the bytes arrive.
 type Reader struct {
-	r    *bufio.Reader
-	hdr  [HeaderSize]byte
-	drop uint32 // body bytes of a bad package, dropped by the next ReadPkg
+	r          io.Reader
+	buf        []byte
+	start, end int    // buf[start:end] is read but not yet used
+	drop       uint32 // body bytes of a bad package, dropped by the next ReadPkg
+	err        error  // the error that ended reading, once buf is used up
 
 	// MaxSize is the largest body ReadPkg returns; a package announcing a
 	// larger one is a *BadPkgError. NewReader sets it to MaxBodySize.
@@ -112,19 +116,58 @@ type Reader struct {
 	// package of another type is a *BadPkgError.
 	Types []timod.Proto
 
-	// ReuseBody, when true, lets ReadPkg read a body into the memory of the
-	// previous one (up to maxPooledBuffer), so a package's Data is only
-	// valid until the next ReadPkg call. For a caller that is done with each
-	// body before it reads the next, it saves allocating (and clearing) a
-	// buffer per package.
+	// ReuseBody, when true, lets ReadPkg return a body that fits the read
+	// buffer as a part of it, not copied, in the same Pkg every time, so a
+	// package is only valid until the next ReadPkg call. For a caller that is
+	// done with each package before it reads the next, it saves allocating,
+	// clearing and filling a buffer per package.
 	ReuseBody bool
-	body      []byte
+	pkg       timod.Pkg
 }
 
 // NewReader returns a Reader reading from r that accepts packages of
 // every type.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{r: bufio.NewReaderSize(r, readBufferSize), MaxSize: MaxBodySize}
+	return &Reader{r: r, buf: make([]byte, readBufferSize), MaxSize: MaxBodySize}
+}
+
+// Buffered returns how many bytes are read but not yet returned.
+func (pr *Reader) Buffered() int { return pr.end - pr.start }
+
+// HasPackage reports whether a whole package is read and waits to be
+// returned: the next ReadPkg does not wait for input.
+func (pr *Reader) HasPackage() bool {
+	n := pr.end - pr.start
+	return pr.drop == 0 && n >= HeaderSize &&
+		uint64(n-HeaderSize) >= uint64(binary.LittleEndian.Uint32(pr.buf[pr.start:]))
+}
+
+// fill reads until at least n bytes (at most len(buf)) are buffered.
+func (pr *Reader) fill(n int) error {
+	if pr.end-pr.start >= n {
+		return nil
+	}
+	if pr.start == pr.end {
+		pr.start, pr.end = 0, 0
+	} else if pr.start+n > len(pr.buf) {
+		// Moves at most the start of one package, to make room for its rest.
+		pr.end = copy(pr.buf, pr.buf[pr.start:pr.end])
+		pr.start = 0
+	}
+	for empty := 0; pr.end-pr.start < n; {
+		if pr.err != nil {
+			return pr.err
+		}
+		var m int
+		m, pr.err = pr.r.Read(pr.buf[pr.end:])
+		pr.end += m
+		if empty++; m > 0 {
+			empty = 0
+		} else if empty == 100 && pr.err == nil {
+			pr.err = io.ErrNoProgress // as bufio: a reader that never gives data nor an error
+		}
+	}
+	return nil
 }
 
 // ReadPkg returns the next package. It returns io.EOF when the stream ends
@@ -138,23 +181,32 @@ func (pr *Reader) ReadPkg() (*timod.Pkg, error) {
 			return nil, err
 		}
 	}
-	if _, err := io.ReadFull(pr.r, pr.hdr[:]); err != nil {
+	if err := pr.fill(HeaderSize); err != nil {
+		if pr.end > pr.start {
+			return nil, unexpected(err)
+		}
 		return nil, err
 	}
-	pkg := &timod.Pkg{
-		Size: binary.LittleEndian.Uint32(pr.hdr[0:4]),
-		Pid:  binary.LittleEndian.Uint16(pr.hdr[4:6]),
-		Tp:   timod.Proto(pr.hdr[6]),
+	hdr := pr.buf[pr.start : pr.start+HeaderSize]
+	pr.start += HeaderSize
+	pkg := &pr.pkg
+	if !pr.ReuseBody {
+		pkg = new(timod.Pkg)
+	}
+	*pkg = timod.Pkg{
+		Size: binary.LittleEndian.Uint32(hdr[0:4]),
+		Pid:  binary.LittleEndian.Uint16(hdr[4:6]),
+		Tp:   timod.Proto(hdr[6]),
 	}
 	if pkg.Size > MaxPackageSize {
 		return nil, &CorruptError{Pid: pkg.Pid, Size: pkg.Size}
 	}
 	var bad *BadPkgError
 	switch {
-	case pr.hdr[7] != pr.hdr[6]^0xFF:
-		bad = &BadPkgError{BadCheck: true, Reason: fmt.Sprintf("wrong check byte 0x%02x", pr.hdr[7])}
+	case hdr[7] != hdr[6]^0xFF:
+		bad = &BadPkgError{BadCheck: true, Reason: fmt.Sprintf("wrong check byte 0x%02x", hdr[7])}
 	case len(pr.Types) > 0 && !slices.Contains(pr.Types, pkg.Tp):
-		bad = &BadPkgError{Reason: fmt.Sprintf("unknown package type %d", pr.hdr[6])}
+		bad = &BadPkgError{Reason: fmt.Sprintf("unknown package type %d", hdr[6])}
 	case pkg.Size > pr.MaxSize:
 		bad = &BadPkgError{Reason: fmt.Sprintf("body larger than the limit of %d bytes", pr.MaxSize)}
 	}
@@ -163,29 +215,38 @@ func (pr *Reader) ReadPkg() (*timod.Pkg, error) {
 		pr.drop = pkg.Size
 		return nil, bad
 	}
-	switch {
-	case !pr.ReuseBody || pkg.Size > maxPooledBuffer:
-		pkg.Data = make([]byte, pkg.Size)
-	case int(pkg.Size) <= cap(pr.body):
-		pkg.Data = pr.body[:pkg.Size]
-	default:
-		pr.body = make([]byte, pkg.Size, max(pkg.Size, 4<<10))
-		pkg.Data = pr.body
+	size := int(pkg.Size)
+	if pr.ReuseBody && size <= len(pr.buf) {
+		if err := pr.fill(size); err != nil {
+			return nil, unexpected(err)
+		}
+		pkg.Data = pr.buf[pr.start : pr.start+size : pr.start+size]
+		pr.start += size
+		return pkg, nil
 	}
-	if _, err := io.ReadFull(pr.r, pkg.Data); err != nil {
-		return nil, unexpected(err)
+	pkg.Data = make([]byte, size)
+	n := copy(pkg.Data, pr.buf[pr.start:pr.end])
+	pr.start += n
+	if n < size {
+		if pr.err != nil {
+			return nil, unexpected(pr.err)
+		}
+		if _, err := io.ReadFull(pr.r, pkg.Data[n:]); err != nil {
+			return nil, unexpected(err)
+		}
 	}
 	return pkg, nil
 }
 
-// skip reads and drops n bytes in pieces, so that no length can overflow an
-// int on 32-bit platforms and nothing is allocated for it.
+// skip drops n bytes, in pieces, so that no length can overflow an int on
+// 32-bit platforms and nothing is allocated for it.
 func (pr *Reader) skip(n uint32) error {
 	for n > 0 {
-		chunk := min(n, readBufferSize)
-		if _, err := pr.r.Discard(int(chunk)); err != nil {
+		if err := pr.fill(1); err != nil {
 			return unexpected(err)
 		}
+		chunk := min(n, uint32(pr.end-pr.start))
+		pr.start += int(chunk)
 		n -= chunk
 	}
 	return nil
@@ -200,16 +261,18 @@ func unexpected(err error) error {
 }
 
 // Writer writes reply packages. Writes are serialised, so replies from
-// concurrent requests never interleave, and gathered: while more replies are
-// on their way (see More), a reply waits in a buffer that a goroutine of the
-// Writer flushes once the goroutines ready to run have had their turn, so
-// that the replies they write leave in the same system call. A reply of
-// directWriteSize or more is written at once.
+// concurrent requests never interleave, and gathered: between Hold and
+// Release (the requests of one read being answered) and while more replies
+// are on their way (see More), a reply waits in a buffer; in the latter case
+// a goroutine of the Writer flushes it once the goroutines ready to run have
+// had their turn, so that the replies they write leave in the same system
+// call. A reply of directWriteSize or more is written at once.
 type Writer struct {
 	mu       sync.Mutex
 	dst      io.Writer
 	w        *bufio.Writer // buffers writes to dst
 	flushing bool          // a flushSoon goroutine is on its way
+	held     bool          // replies wait for Release
 
 	// More, when set, reports whether more replies are on their way. When
 	// it is nil or reports false, a reply is flushed at once.
@@ -241,6 +304,7 @@ func (rw *Writer) WritePkg(pkg []byte) error {
 		return err
 	}
 	switch {
+	case rw.held:
 	case rw.More == nil || !rw.More():
 		return rw.w.Flush()
 	case !rw.flushing:
@@ -248,6 +312,23 @@ func (rw *Writer) WritePkg(pkg []byte) error {
 		go rw.flushSoon()
 	}
 	return nil
+}
+
+// Hold keeps the replies written from now on in the buffer until Release,
+// however many come, unless it fills up: the caller is about to write more
+// and flushes them all at once.
+func (rw *Writer) Hold() {
+	rw.mu.Lock()
+	rw.held = true
+	rw.mu.Unlock()
+}
+
+// Release writes the replies held since Hold, and ends holding them.
+func (rw *Writer) Release() error {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	rw.held = false
+	return rw.w.Flush()
 }
 
 // flushSoon flushes the buffer after yielding once, so that the goroutines
@@ -258,7 +339,9 @@ func (rw *Writer) flushSoon() {
 	rw.mu.Lock()
 	defer rw.mu.Unlock()
 	rw.flushing = false
-	_ = rw.w.Flush() // a failure stays in w: the next WritePkg returns it
+	if !rw.held { // else Release flushes
+		_ = rw.w.Flush() // a failure stays in w: the next WritePkg returns it
+	}
 }
 
 // Flush writes the replies in the buffer now.

@@ -117,6 +117,98 @@ func TestReaderKeepsInStep(t *testing.T) {
 	}
 }
 
+// pieces reads at most size bytes per Read.
+type pieces struct {
+	data []byte
+	size int
+}
+
+func (p *pieces) Read(b []byte) (int, error) {
+	if len(p.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b[:min(len(b), p.size)], p.data)
+	p.data = p.data[n:]
+	return n, nil
+}
+
+// TestReaderReturnsWholePackagesHoweverTheyArrive reads packages smaller and
+// larger than the read buffer, and of exactly its size, arriving in pieces of
+// every size, into reused bodies: each comes out whole, and the next
+// package's bytes never show through a body.
+func TestReaderReturnsWholePackagesHoweverTheyArrive(t *testing.T) {
+	sizes := []int{0, 1, 100, readBufferSize - HeaderSize - 1, readBufferSize - HeaderSize, readBufferSize, 3*readBufferSize + 7, 5, 200}
+	var input bytes.Buffer
+	for i, size := range sizes {
+		input.Write(timod.PkgPackBin(uint16(i), timod.ProtoModuleReq, bytes.Repeat([]byte{byte(i + 1)}, size)))
+	}
+	for _, piece := range []int{1, 7, 4096, 100000, 1 << 20} {
+		r := NewReader(&pieces{data: input.Bytes(), size: piece})
+		r.ReuseBody = true
+		for i, size := range sizes {
+			pkg, err := r.ReadPkg()
+			if err != nil {
+				t.Fatalf("pieces of %d, package %d: %v", piece, i, err)
+			}
+			if int(pkg.Pid) != i || len(pkg.Data) != size || bytes.Count(pkg.Data, []byte{byte(i + 1)}) != size {
+				t.Fatalf("pieces of %d: package %d of %d bytes came out as %d of %d bytes", piece, i, size, pkg.Pid, len(pkg.Data))
+			}
+		}
+		if _, err := r.ReadPkg(); !errors.Is(err, io.EOF) {
+			t.Fatalf("pieces of %d: at the end %v, want io.EOF", piece, err)
+		}
+	}
+}
+
+// TestReaderHasPackageOnlyWhenAWholeOneIsRead: HasPackage tells whether the
+// next ReadPkg can return without reading.
+func TestReaderHasPackageOnlyWhenAWholeOneIsRead(t *testing.T) {
+	pkg := timod.PkgPackBin(1, timod.ProtoModuleReq, []byte("body"))
+	input := &pieces{data: append(append([]byte{}, pkg...), pkg...), size: len(pkg) + HeaderSize + 1}
+	r := NewReader(input)
+	if r.HasPackage() {
+		t.Fatal("HasPackage before anything was read")
+	}
+	if _, err := r.ReadPkg(); err != nil {
+		t.Fatal(err)
+	}
+	if r.HasPackage() || r.Buffered() != HeaderSize+1 {
+		t.Fatalf("a header and a byte of the next package read: HasPackage %v, Buffered %d", r.HasPackage(), r.Buffered())
+	}
+	input.size = len(pkg)
+	if _, err := r.ReadPkg(); err != nil || r.HasPackage() || r.Buffered() != 0 {
+		t.Fatalf("second package: %v, HasPackage %v, Buffered %d", err, r.HasPackage(), r.Buffered())
+	}
+}
+
+// TestWriterHoldsRepliesUntilRelease: between Hold and Release small replies
+// stay in the buffer, whatever More says; Release writes them.
+func TestWriterHoldsRepliesUntilRelease(t *testing.T) {
+	var out bytes.Buffer
+	w := NewWriter(&out)
+	w.Hold()
+	for pid := range uint16(3) {
+		if err := w.WriteResult(pid, "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out.Len() != 0 {
+		t.Fatalf("%d bytes written while held", out.Len())
+	}
+	if err := w.Release(); err != nil {
+		t.Fatal(err)
+	}
+	r := NewReader(&out)
+	for pid := range uint16(3) {
+		if pkg, err := r.ReadPkg(); err != nil || pkg.Pid != pid {
+			t.Fatalf("reply %d: got %v, %v", pid, pkg, err)
+		}
+	}
+	if err := w.WriteResult(3, "x"); err != nil || out.Len() == 0 {
+		t.Fatalf("after Release a reply is written at once: %v, %d bytes", err, out.Len())
+	}
+}
+
 // TestWriterWritesWholePackages writes replies of every size from many
 // goroutines; each must come out whole.
 func TestWriterWritesWholePackages(t *testing.T) {
