@@ -333,6 +333,19 @@ def options_sample(signature: dict[str, Any]) -> dict[str, Any]:
     return {key: "value"}
 
 
+# module.json's default `deep`: how many levels of things ThingsDB packs into an argument.
+MANIFEST_DEEP = 1
+
+
+def as_sent(value: Any, levels: int = MANIFEST_DEEP) -> Any:
+    """A value as ThingsDB packs it ``levels`` things deep: deeper things arrive empty."""
+    if isinstance(value, dict):
+        return {k: as_sent(v, levels - 1) for k, v in value.items()} if levels > 0 else {}
+    if isinstance(value, list):
+        return [as_sent(item, levels) for item in value]
+    return value
+
+
 def placeholder_examples(signature: dict[str, Any], float_answers: bool = False) -> list[dict]:
     """The examples a placeholder handler comes with: calls and what the placeholder answers.
 
@@ -624,7 +637,13 @@ def parse_argument(function: str, text: str) -> Argument:
     if default is None:
         return Argument(name, type_)
     try:
-        value = json.loads(default, parse_constant=_refuse_constant)
+        # A thing's keys sorted: the Go flavour keeps defaults in maps, which have no order, and
+        # both flavours must write the same doc, examples and README for the same answers.
+        value = json.loads(
+            default,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=lambda pairs: dict(sorted(pairs, key=lambda pair: pair[0])),
+        )
     except RecursionError:
         raise SignatureError(f"the default of {name!r} nests too deeply") from None
     except ValueError:
@@ -635,6 +654,11 @@ def parse_argument(function: str, text: str) -> Argument:
     problem = _default_value_problem(value)
     if problem:
         raise SignatureError(f"the default of {name!r} {problem}")
+    if as_sent(value) != value:
+        raise SignatureError(
+            f"the default of {name!r} holds things inside things, which ThingsDB sends empty "
+            f"(module.json's deep is {MANIFEST_DEEP})"
+        )
     if type_ == "bytes" and value is not None:
         raise SignatureError(f"a bytes argument ({name!r}) can only default to null")
     if not _default_fits(type_, value):
@@ -1101,7 +1125,7 @@ def render_manifest(answers: MutableMapping[str, Any]) -> str:
         # No "requirements" key: ThingsDB skips it on a first install but does install
         # requirements.txt when the key is absent.
         manifest["includes"] = python_includes()
-    manifest["defaults"] = {"load": True, "deep": 1}
+    manifest["defaults"] = {"load": True, "deep": MANIFEST_DEEP}
     manifest["exposes"] = {
         signature.name: render_exposed(signature)
         for signature in parse_functions(answers["functions"])

@@ -240,6 +240,8 @@ BAD_ANSWERS = [
     ({"functions": "__name__"}, "functions", "Python's own"),
     ({"functions": "f(__class__: int)"}, "functions", "Python's own"),
     ({"language": "go", "functions": "f(defaults: int = 1)"}, "functions", "a method of"),
+    ({"functions": 'f(t: thing = {"a": {"b": 1}})'}, "functions", "which ThingsDB sends empty"),
+    ({"functions": 'f(l: list = [{"a": {"b": 1}}])'}, "functions", "which ThingsDB sends empty"),
 ]
 
 
