@@ -108,9 +108,11 @@ MAX_NESTING = {{ max_nesting }}
 # default of 1000 frames would refuse what ThingsDB sends. The loop raises it to this; values
 # nested deeper still get bad_data.
 PURE_PYTHON_RECURSION_LIMIT = 2 * MAX_NESTING + 200
-# Replies wait for the pipe when more than this is written but not yet sent. Small on purpose:
-# the pipe transport moves its whole unsent buffer forward after every partial write.
+# Replies wait for the pipe when more than this is written but not yet sent. Small on asyncio's
+# own loop, whose pipe transport moves its whole unsent buffer forward after every partial
+# write; uvloop keeps the unsent replies as they are, and waiting costs each reply a task.
 MAX_UNSENT = 64 * 1024
+MAX_UNSENT_UVLOOP = 1024 * 1024
 
 
 class CorruptStream(Exception):
@@ -236,15 +238,23 @@ class ReplyWriter:
     others once per turn of the event loop. Under load that is one system call for many
     replies; alone, a reply still leaves in one, its header and body together. A reply that
     cannot wait with the others (larger than WRITE_CHUNK, or while the pipe's unsent buffer is
-    over MAX_UNSENT) waits until the pipe has room and goes out in pieces of at most
+    over its limit, MAX_UNSENT) waits until the pipe has room and goes out in pieces of at most
     WRITE_CHUNK, so the pipe's buffer stays small (asyncio's pipe transport moves all of it
     forward after every partial write) and never holds a whole copy of a large reply; other
     replies wait meanwhile, as their bytes must not land inside it.
     """
 
-    def __init__(self, writer: asyncio.StreamWriter, loop: asyncio.AbstractEventLoop):
+    def __init__(
+        self,
+        writer: asyncio.StreamWriter,
+        loop: asyncio.AbstractEventLoop,
+        max_unsent: int = MAX_UNSENT,
+    ):
         self._writer = writer
         self._transport = writer.transport
+        self._max_unsent = max_unsent
+        # The transport asks to wait above the same limit.
+        self._transport.set_write_buffer_limits(high=max_unsent)
         # Kept: asyncio.get_running_loop() is a system call (getpid) up to Python 3.11.
         self._loop = loop
         self._pending: list[bytes | memoryview] = []
@@ -269,7 +279,7 @@ class ReplyWriter:
         size = HEADER.size + len(body)
         if (
             size + self._pending_size > MAX_GATHERED
-            or self._transport.get_write_buffer_size() > MAX_UNSENT
+            or self._transport.get_write_buffer_size() > self._max_unsent
         ):
             return False
         self._pending += (HEADER.pack(size - HEADER.size, pid, tp, tp ^ 0xFF), body)
@@ -298,7 +308,7 @@ class ReplyWriter:
 
     async def _drain(self) -> None:
         """Wait while the pipe's unsent buffer is over its limit."""
-        if self._transport.get_write_buffer_size() > MAX_UNSENT:
+        if self._transport.get_write_buffer_size() > self._max_unsent:
             async with self._drain_lock:
                 await self._writer.drain()
 
@@ -356,6 +366,8 @@ def error_message(message: str) -> str:
 # Whether a view of a packer's buffer keeps the packer alive. Before msgpack 1.1 the C
 # packer's view did not: once the packer was dropped, the view read freed memory.
 VIEW_KEEPS_PACKER = msgpack.version >= (1, 1) or msgpack.Packer.__module__ == "msgpack.fallback"
+# Whether a packer's first buffer can be sized (msgpack 1.1 and newer).
+PACKER_SIZES = msgpack.version >= (1, 1)
 
 
 class ReplyPacker:
@@ -369,13 +381,15 @@ class ReplyPacker:
     """
 
     def __init__(self) -> None:
-        self._packer = self._new_packer()
+        self._packer = self._new_packer(COPY_LIMIT)
         # Values known to pack small go through this one, which hands back bytes in one call.
         self._small = msgpack.Packer(use_bin_type=True)
 
     @staticmethod
-    def _new_packer() -> msgpack.Packer:
-        return msgpack.Packer(use_bin_type=True, autoreset=False)
+    def _new_packer(size: int) -> msgpack.Packer:
+        if not PACKER_SIZES:
+            return msgpack.Packer(use_bin_type=True, autoreset=False)
+        return msgpack.Packer(use_bin_type=True, autoreset=False, buf_size=size)
 
     def __call__(self, value: Any) -> bytes | memoryview:
         kind = type(value)
@@ -389,7 +403,9 @@ class ReplyPacker:
             raise
         view = packer.getbuffer()
         if len(view) > COPY_LIMIT and VIEW_KEEPS_PACKER:
-            self._packer = self._new_packer()
+            # The next one starts at this reply's size, as large replies tend to come alike:
+            # msgpack's default of 256 KiB for each made the heap grow and shrink under load.
+            self._packer = self._new_packer(min(len(view), WRITE_CHUNK))
             return view
         body = bytes(view)
         view.release()
@@ -912,7 +928,12 @@ async def serve(module: Module, stdin: Any, stdout: Any) -> None:
     transport, protocol = await loop.connect_write_pipe(
         lambda: asyncio.streams.FlowControlMixin(), stdout
     )
-    out = ReplyWriter(asyncio.StreamWriter(transport, protocol, None, loop), loop)
+    on_uvloop = uvloop is not None and isinstance(loop, uvloop.Loop)
+    out = ReplyWriter(
+        asyncio.StreamWriter(transport, protocol, None, loop),
+        loop,
+        MAX_UNSENT_UVLOOP if on_uvloop else MAX_UNSENT,
+    )
     runner = Runner(loop)
 
     def on_package(pid: int, tp: int, body: bytes | memoryview) -> None:

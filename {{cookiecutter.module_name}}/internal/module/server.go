@@ -120,7 +120,8 @@ const (
 	// slowHandler is how long a handler may run in the goroutine that reads
 	// before another goroutine reads in its place (the watchdog looks this
 	// often, so it may run up to twice as long). It holds up the requests
-	// that arrive meanwhile, once per function.
+	// that arrive meanwhile: once, and again only after the function's calls
+	// were quick long enough to run where they are read again (paceSlow).
 	slowHandler = time.Millisecond
 )
 
@@ -218,8 +219,9 @@ func (s *Server[C]) endReading(err error) {
 // answerHere answers a request in the goroutine that read it. It returns
 // false when the watchdog handed reading to another goroutine meanwhile.
 func (s *Server[C]) answerHere(pid uint16, name string, pace *atomic.Int32, call func(context.Context, C) (any, error), err error) bool {
+	conf := s.conf // before another goroutine may read (and configure) in this one's place
 	if err != nil {
-		s.answer(pid, name, pace, nil, err, s.conf) // no handler runs
+		s.answer(pid, name, pace, nil, err, conf) // no handler runs
 		return true
 	}
 	s.inlineFn.Store(pace)
@@ -238,7 +240,7 @@ func (s *Server[C]) answerHere(pid uint16, name string, pace *atomic.Int32, call
 		}
 	}()
 	defer s.running.Done()
-	result, err := s.run(name, pace, call, s.conf)
+	result, err := s.run(name, pace, call, conf)
 	s.reply(pid, result, err)
 	returned = true
 	return s.inline.CompareAndSwap(seq, seq+1)
