@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT_TEMPLATE_DIR, SIGNATURE_SHAPES
 
-from hooks.answers import parse_functions, placeholder_examples
+from hooks.answers import go_name, parse_functions, placeholder_examples
 
 pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="needs the go command")
 
@@ -185,11 +185,6 @@ def functions_tests(project) -> set[str]:
 
 def go_answers(answers: dict) -> dict:
     return {"language": "go", **answers}
-
-
-def go_name(name: str) -> str:
-    """The Go handler name part, as hooks/answers.py makes it (get_user -> GetUser)."""
-    return "".join(part[0].upper() + part[1:] for part in name.split("_") if part)
 
 
 def platform_of_key(key: str) -> str:
