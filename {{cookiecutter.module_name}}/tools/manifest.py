@@ -81,6 +81,9 @@ class _Eof(Exception):
     """The text ends inside a token: yajl keeps it buffered and reports nothing (no error)."""
 
 
+_PLAIN_STRING_RUN = re.compile(r'[^"\\\x00-\x1f]*')
+
+
 def _lex_string(text: str, pos: int) -> tuple[str, int]:
     """Read the string whose quote is at ``pos``; return (decoded value, end position).
 
@@ -90,6 +93,8 @@ def _lex_string(text: str, pos: int) -> tuple[str, int]:
     i = pos + 1
     n = len(text)
     while True:
+        plain = _PLAIN_STRING_RUN.match(text, i)  # the characters that need no second look
+        i = plain.end()
         if i >= n:
             raise _Eof
         c = text[i]
@@ -122,6 +127,8 @@ def _hex4(raw: str, at: int) -> int | None:
 
 def _decode(raw: str) -> str:
     """yajl_string_decode() on the text between the quotes (escapes already checked)."""
+    if "\\" not in raw:
+        return raw
     out: list[str] = []
     i = 0
     while i < len(raw):
@@ -420,8 +427,7 @@ _OSARCH = f"expecting a string as `platform/architecture` {_M}"
 _EXPECTING = {
     "root": f"expecting a map {_M}",
     "main": f"expecting a string or map as `main` {_M}",
-    "main_osarch": _OSARCH,
-    "main_no_osarch": _OSARCH,
+    "main_value": _OSARCH,
     "version": f"expecting a string or number as `version` {_M}",
     "doc": f"expecting a string as `doc` {_M}",
     "x_doc": f"expecting a string as `doc` {_M}",
@@ -431,8 +437,7 @@ _EXPECTING = {
     "load": f"expecting `load` to be true or false {_M}",
     "includes": f"expecting an array with `includes` {_M}",
     "includes_arr": f"expecting a string or map as `include` item {_M}",
-    "includes_osarch": _OSARCH,
-    "includes_no_osarch": _OSARCH,
+    "includes_value": _OSARCH,
     "exposes": f"expecting a map with functions to expose {_M}",
     "x": f"expecting a map as `expose` value {_M}",
     "argmap": f"expecting an array or null as `argmap` value {_M}",
@@ -453,18 +458,47 @@ class _Defaults:
     """One `defaults` map (the root one, or an exposed function's own)."""
 
     def __init__(self, done_mode: str) -> None:
-        self.keys: list[str] = []
+        self.keys: set[str] = set()
         self.done_mode = done_mode  # the mode to return to after the map's closing brace
 
 
-class _Reader:
-    """Feed yajl events; raises _Rejected with the server's message at the first problem."""
+class _Main:
+    """A string that becomes the node's `main` when it comes first."""
 
-    def __init__(self, platform: str) -> None:
-        self.platform = platform
+    def __init__(self, at: int, value: str) -> None:
+        self.at = at  # the index of its event
+        self.path = _cstr(value)
+        # ti_module_file_is_py() looks at the last three bytes only
+        self.is_py = len(value) >= 3 and value.endswith(".py")
+
+
+class _IncludeMatch:
+    """The first string of an `includes` map under one key. On a node with that key the server
+    adds the file but stays in the value's mode, so the map's next key or closing brace fails
+    ("unexpected error"); only a text that ends right after the path gets past it."""
+
+    def __init__(self, value: str) -> None:
+        self.path = _cstr(value)
+        self.fails = False  # an event came after it
+
+
+class _Reader:
+    """Feed yajl events; raises _Rejected with the server's message at the first problem.
+
+    Only two things depend on the node's platform key: which `main` map entry counts, and
+    whether an `includes` map names the node's own key. Neither changes what the state machine
+    accepts up to that point, so one reading records both for every key, and verdict() answers
+    for any key without reading the text again: checking every key `main` lists stays linear.
+    """
+
+    def __init__(self) -> None:
         self.mode = "root"
-        self.main: str | None = None
-        self.is_py = False
+        self.at = 0  # the index of the event being read
+        self.key = ""  # the key of the `main` or `includes` map entry being read
+        self.string_main: _Main | None = None  # the first `main` given as a string
+        self.map_mains: dict[str, _Main] = {}  # the first string per `main` map key
+        self.matches: dict[str, _IncludeMatch] = {}
+        self.pending: _IncludeMatch | None = None  # a match that waits for the next event
         self.version: str | None = None
         self.includes: list[str] = []
         self.requirements: list[str] | None = None
@@ -472,8 +506,55 @@ class _Reader:
         self.root_defaults = _Defaults("root_map")
         self.expose_defaults = _Defaults("x_map")  # the current exposed function's own
         self.defaults = self.root_defaults  # the `defaults` map being read
-        self.argmap: list[str] = []
+        self.argmap: set[str] = set()
         self.pack_depth = 0  # nesting inside a default value that is a map or an array
+        self.failure: str | None = None  # the server's message, when the reading failed
+        # After the whole text: the checks that do not depend on the key.
+        self.version_problem: str | None = None
+        self.includes_problem: str | None = None
+
+    def read(self, text: str) -> _Reader:
+        """Run the state machine over ``text`` as far as the server gets."""
+        try:
+            for kind, value in _json_events(text):
+                if self.pending is not None:
+                    self.pending.fails = True
+                    self.pending = None
+                self.feed(kind, value)
+                self.at += 1
+            self.finish()
+        except _JsonSyntaxError:
+            self.failure = ALLOC_ERROR  # the server sets no message of its own for a yajl error
+        except _Rejected as rejected:
+            self.failure = rejected.args[0]
+        return self
+
+    def verdict(self, platform: str) -> str | None:
+        """The server's message on a node whose platform key is ``platform``, or None."""
+        match = self.matches.get(platform)
+        if match is not None and match.fails:
+            # Only an event the state machine accepted can come next: before any failure.
+            return f"unexpected error {_M}"
+        if self.failure is not None:
+            return self.failure
+        main = self.string_main
+        mapped = self.map_mains.get(platform)
+        if mapped is not None and (main is None or mapped.at < main.at):
+            main = mapped  # the first value wins
+        if main is None:
+            return f"missing required `main` {_M}"
+        problem = _path_problem(main.path)
+        if problem:
+            return f"`main` {_M} {problem}"
+        if self.version_problem or self.includes_problem:
+            return self.version_problem or self.includes_problem
+        if match is not None:
+            problem = _path_problem(match.path)
+            if problem:
+                return f"include file {_M} {problem}"
+        if self.requirements is not None and not main.is_py:
+            return f"requirements {_M} are only allowed with Python modules"
+        return None
 
     def feed(self, kind: str, value: Any) -> None:
         if kind == "map_key":
@@ -507,21 +588,17 @@ class _Reader:
 
     def on_main(self, kind: str, value: Any) -> bool:
         if kind == "string":
-            return self.set_main(value, "root_map")
+            if self.string_main is None:  # the first value wins
+                self.string_main = _Main(self.at, value)
+            return self.to("root_map")
         return self.to("main_map") if kind == "start_map" else False
 
-    def on_main_osarch(self, kind: str, value: Any) -> bool:
-        return self.set_main(value, "main_map") if kind == "string" else False
-
-    def on_main_no_osarch(self, kind: str, value: Any) -> bool:
-        return self.to("main_map") if kind == "string" else False
-
-    def set_main(self, value: str, mode: str) -> bool:
-        if self.main is None:  # the first value wins
-            self.main = _cstr(value)
-            # ti_module_file_is_py() looks at the last three bytes only
-            self.is_py = len(value) >= 3 and value.endswith(".py")
-        return self.to(mode)
+    def on_main_value(self, kind: str, value: Any) -> bool:
+        if kind != "string":
+            return False
+        if self.key not in self.map_mains:  # the first value wins
+            self.map_mains[self.key] = _Main(self.at, value)
+        return self.to("main_map")
 
     def on_version(self, kind: str, value: Any) -> bool:
         if kind not in ("string", "integer", "double"):
@@ -583,16 +660,12 @@ class _Reader:
             return True
         return self.to("includes_map") if kind == "start_map" else False
 
-    def on_includes_osarch(self, kind: str, value: Any) -> bool:
+    def on_includes_value(self, kind: str, value: Any) -> bool:
         if kind != "string":
             return False
-        # The server adds the file but forgets to go back to the map mode, so the map's next
-        # key or closing brace ends in "unexpected error in module.json".
-        self.includes.append(_cstr(value))
-        return True
-
-    def on_includes_no_osarch(self, kind: str, value: Any) -> bool:
-        return self.to("includes_map") if kind == "string" else False
+        if self.key not in self.matches:  # on that key's node the reading ends here
+            self.pending = self.matches[self.key] = _IncludeMatch(value)
+        return self.to("includes_map")
 
     def on_exposes(self, kind: str, value: Any) -> bool:
         return self.to("exposes_map") if kind == "start_map" else False
@@ -612,7 +685,7 @@ class _Reader:
             return self.to("x_map")
         if kind != "start_array":
             return False
-        self.argmap = []  # a repeated argmap starts a new list
+        self.argmap = set()  # a repeated argmap starts a new list
         return self.to("argmap_arr")
 
     def on_argmap_arr(self, kind: str, value: Any) -> bool:
@@ -624,7 +697,7 @@ class _Reader:
             self.fail(f"argmap value `{value}` {_M} is reserved{DOC_PROPERTIES}")
         if value in self.argmap:
             self.fail(f"value `{_cstr(value)}` exists more than once as `argmap` item {_M}")
-        self.argmap.append(value)
+        self.argmap.add(value)
         return True
 
     def on_requirements(self, kind: str, value: Any) -> bool:
@@ -654,10 +727,9 @@ class _Reader:
             if key not in _ROOT_KEYS:  # so no "$schema" and no comment keys
                 self.fail(f"unsupported key `{_cstr(key)}` {_M}")
             self.to(key)
-        elif mode == "main_map":
-            self.to("main_osarch" if key == self.platform else "main_no_osarch")
-        elif mode == "includes_map":
-            self.to("includes_osarch" if key == self.platform else "includes_no_osarch")
+        elif mode in ("main_map", "includes_map"):
+            self.key = key
+            self.to("main_value" if mode == "main_map" else "includes_value")
         elif mode == "defaults_map":
             if key in ("deep", "load"):
                 self.to(key)
@@ -666,7 +738,7 @@ class _Reader:
                 self.fail(f"default keys `{key}` is reserved{DOC_PROPERTIES}")
             if key in self.defaults.keys:
                 self.fail(f"key `{_cstr(key)}` exists more than once in `defaults`")
-            self.defaults.keys.append(key)
+            self.defaults.keys.add(key)
             self.to("item")
         elif mode == "pack":
             pass
@@ -677,7 +749,7 @@ class _Reader:
                 self.fail(f"double expose function {_M}")
             self.exposes.add(key)
             self.expose_defaults = _Defaults("x_map")
-            self.argmap = []
+            self.argmap = set()
             self.to("x")
         elif mode == "x_map":
             if key not in ("doc", "defaults", "argmap"):
@@ -723,32 +795,20 @@ class _Reader:
     # The checks after a successful yajl_parse(), in the server's order.
 
     def finish(self) -> None:
-        self.check_main()
-        self.check_version()
-        self.check_includes()
-        if self.requirements is not None and not self.is_py:
-            self.fail(f"requirements {_M} are only allowed with Python modules")
-
-    def check_main(self) -> None:
-        if self.main is None:
-            self.fail(f"missing required `main` {_M}")
-        problem = _path_problem(self.main)
-        if problem:
-            self.fail(f"`main` {_M} {problem}")
-
-    def check_version(self) -> None:
+        """The checks that follow a successful parse and do not depend on the platform key
+        (verdict() makes the others, in the server's order: main, version, includes,
+        requirements)."""
         if self.version is None:
-            self.fail(f"missing required `version` {_M}")
-        if self.version == "":
-            self.fail(f"`version` {_M} must not be an empty string")
-        if not _version_ok(self.version):
-            self.fail(f"invalid `version` format {_M}")
-
-    def check_includes(self) -> None:
+            self.version_problem = f"missing required `version` {_M}"
+        elif self.version == "":
+            self.version_problem = f"`version` {_M} must not be an empty string"
+        elif not _version_ok(self.version):
+            self.version_problem = f"invalid `version` format {_M}"
         for path in self.includes:
             problem = _path_problem(path)
             if problem:
-                self.fail(f"include file {_M} {problem}")
+                self.includes_problem = f"include file {_M} {problem}"
+                break
 
 
 def _is_reserved_key(key: str) -> bool:
@@ -794,16 +854,7 @@ def check_manifest(text: str, platform: str = DEFAULT_PLATFORM) -> str | None:
     Otherwise return the status message the server reports for it, verbatim (what
     ``module_info(name).load().status`` shows), e.g. "missing required `main` in module.json".
     """
-    reader = _Reader(platform)
-    try:
-        for kind, value in _json_events(text):
-            reader.feed(kind, value)
-        reader.finish()
-    except _JsonSyntaxError:
-        return ALLOC_ERROR  # the server sets no message of its own for a yajl error
-    except _Rejected as rejected:
-        return rejected.args[0]
-    return None
+    return _Reader().read(text).verdict(platform)
 
 
 # --------------------------------------------------------------------------------------------
@@ -865,16 +916,16 @@ _BLOB_DIRS = ("bin", "blob", "blobs")
 
 def _main_platforms(tree: Any) -> list[str]:
     """The platform keys of every `main` map, in order."""
-    keys: list[str] = []
+    keys: dict[str, None] = {}
     for main in tree.get("main"):
         for key, _ in main if isinstance(main, _Map) else []:
-            if key not in keys:
-                keys.append(key)
-    return keys
+            keys.setdefault(key)
+    return list(keys)
 
 
 def _parser_problems(text: str, platforms: list[str]) -> list[str]:
-    verdicts = {p: check_manifest(text, p) for p in platforms}
+    reading = _Reader().read(text)
+    verdicts = {p: reading.verdict(p) for p in platforms}
     errors = {e for e in verdicts.values() if e}
     if len(verdicts) == 1 or (len(errors) == 1 and all(verdicts.values())):
         return sorted(errors)
@@ -1028,11 +1079,7 @@ def _named_files(tree: _Map, includes: list[Any]) -> list[tuple[str, str]]:
     for item in includes:
         values = [v for _, v in item] if isinstance(item, _Map) else [item]
         files.extend((v, "include file") for v in values if isinstance(v, str))
-    unique: list[tuple[str, str]] = []
-    for entry in files:
-        if entry not in unique:
-            unique.append(entry)
-    return unique
+    return list(dict.fromkeys(files))
 
 
 def _missing_files(tree: _Map, files: list[tuple[str, str]], repo_dir: str) -> list[str]:
