@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"{{ cookiecutter.go_module_path }}/internal/valuetext"
 )
 
 // Lint: what the parser accepts but a real install or a later release trips
@@ -167,7 +169,7 @@ func valueProblems(tree *node) []string {
 		case kindInteger:
 			number = strconv.FormatInt(v.scalar.integer, 10)
 		case kindDouble:
-			number = pythonRepr(v.scalar.double)
+			number = valuetext.Float(v.scalar.double)
 		}
 		if number != "" {
 			problems = append(problems, "`version` is the number "+number+": ThingsDB reformats "+

@@ -190,14 +190,3 @@ func TestLintWantsRequirementsTxtForAPythonMain(t *testing.T) {
 		t.Errorf("with requirements.txt: %q", got)
 	}
 }
-
-func TestPythonRepr(t *testing.T) {
-	for f, want := range map[float64]string{
-		1: "1.0", 3.2: "3.2", 1e16: "1e+16", 1234567890123456: "1234567890123456.0",
-		1e-4: "0.0001", 1e-5: "1e-05", 1.5e300: "1.5e+300", 0.1: "0.1",
-	} {
-		if got := pythonRepr(f); got != want {
-			t.Errorf("pythonRepr(%v) = %q, want %q", f, got, want)
-		}
-	}
-}

@@ -13,7 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"{{ cookiecutter.go_module_path }}/internal/valuetext"
 )
 
 // Function is a function the code serves, as the module describes it
@@ -189,7 +190,7 @@ func syncEntry(entry *jnode, f Function, opts SyncOptions) []string {
 	}
 	if doc == nil || doc.kind != '"' || !(slices.Contains(f.Docs, docText) || sameDoc(docText, f)) {
 		differs("doc", doc, f.Doc)
-		entry.set("doc", &jnode{kind: '"', raw: pyString(f.Doc)})
+		entry.set("doc", &jnode{kind: '"', raw: valuetext.JSONString(f.Doc)})
 	}
 
 	oldDefaults := entry.get("defaults")
@@ -197,7 +198,7 @@ func syncEntry(entry *jnode, f Function, opts SyncOptions) []string {
 		oldDefaults = nil
 	}
 	defaults := &jnode{kind: '{'}
-	defaults.set(dispatchKey, &jnode{kind: '"', raw: pyString(f.Name)})
+	defaults.set(dispatchKey, &jnode{kind: '"', raw: valuetext.JSONString(f.Name)})
 	arguments := map[string]bool{dispatchKey: true}
 	for _, a := range f.Argmap {
 		arguments[a] = true
@@ -225,7 +226,7 @@ func syncEntry(entry *jnode, f Function, opts SyncOptions) []string {
 
 	argmap := &jnode{kind: '['}
 	for _, a := range f.Argmap {
-		argmap.vals = append(argmap.vals, &jnode{kind: '"', raw: pyString(a)})
+		argmap.vals = append(argmap.vals, &jnode{kind: '"', raw: valuetext.JSONString(a)})
 	}
 	if old := entry.get("argmap"); old == nil || old.compact() != argmap.compact() {
 		differs("argmap", old, f.Name+"("+strings.Join(f.Argmap, ", ")+")")
@@ -401,7 +402,7 @@ func parseJNode(d *json.Decoder) (*jnode, error) {
 		}
 		return n, nil
 	case string:
-		return &jnode{kind: '"', raw: pyString(t)}, nil
+		return &jnode{kind: '"', raw: valuetext.JSONString(t)}, nil
 	case json.Number:
 		return &jnode{kind: 'v', raw: string(t)}, nil
 	case bool:
@@ -432,7 +433,7 @@ func (n *jnode) python(depth int) string {
 			}
 			b.WriteString("\n" + inner)
 			if n.kind == '{' {
-				b.WriteString(pyString(n.keys[i]) + ": ")
+				b.WriteString(valuetext.JSONString(n.keys[i]) + ": ")
 			}
 			b.WriteString(v.python(depth + 1))
 		}
@@ -458,7 +459,7 @@ func (n *jnode) compact() string {
 				b.WriteString(", ")
 			}
 			if n.kind == '{' {
-				b.WriteString(pyString(n.keys[i]) + ": ")
+				b.WriteString(valuetext.JSONString(n.keys[i]) + ": ")
 			}
 			b.WriteString(v.compact())
 		}
@@ -470,39 +471,6 @@ func (n *jnode) compact() string {
 		return b.String()
 	}
 	return n.raw
-}
-
-// pyString is s as a JSON string as Python's json.dumps with
-// ensure_ascii=False writes it: only ", \ and control characters escaped.
-func pyString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	b.WriteByte('"')
-	return b.String()
 }
 
 // sameDoc reports whether doc is f's signature written another way: the

@@ -1,8 +1,6 @@
 package manifest
 
 import (
-	"strconv"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -44,22 +42,6 @@ func isLowercase(s string) bool {
 		i += size
 	}
 	return true
-}
-
-// pythonRepr writes a double the way Python's repr() does, as the Python
-// flavour's checker shows it: the shortest digits that read back the same,
-// with ".0" on a whole number, and an exponent below 1e-4 and from 1e16 on.
-func pythonRepr(f float64) string {
-	sci := strconv.FormatFloat(f, 'e', -1, 64)
-	exp, _ := strconv.Atoi(sci[strings.IndexByte(sci, 'e')+1:])
-	if exp < -4 || exp >= 16 {
-		return sci
-	}
-	fixed := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(fixed, ".") {
-		fixed += ".0"
-	}
-	return fixed
 }
 
 // quoteJSON writes s as a JSON string with only ASCII characters, as

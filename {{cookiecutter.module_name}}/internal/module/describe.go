@@ -2,11 +2,9 @@ package module
 
 import (
 	"encoding/json"
-	"fmt"
-	"sort"
 	"strconv"
-	"strings"
-	"unicode/utf8"
+
+	"{{ cookiecutter.go_module_path }}/internal/valuetext"
 )
 
 // Description is a function as module.json exposes it and README.md shows
@@ -141,96 +139,10 @@ func mustCanonical(v any) any {
 	return c
 }
 
-// PyJSON writes v as module.json's JSON writer (Python's json.dumps) writes
-// it on one line: ", " and ": " between items, non-ASCII as is, floats as
-// Python's repr, the keys of a thing sorted.
+// PyJSON is v, made canonical (see Canonical), as module.json's JSON writer
+// (Python's json.dumps) writes it on one line (valuetext.JSON): ", " and
+// ": " between items, non-ASCII as is, floats as Python's repr, the keys of
+// a thing sorted.
 func PyJSON(v any) string {
-	var b strings.Builder
-	writePyJSON(&b, mustCanonical(v))
-	return b.String()
-}
-
-func writePyJSON(b *strings.Builder, v any) {
-	switch v := v.(type) {
-	case nil:
-		b.WriteString("null")
-	case bool:
-		b.WriteString(strconv.FormatBool(v))
-	case int64:
-		b.WriteString(strconv.FormatInt(v, 10))
-	case uint64:
-		b.WriteString(strconv.FormatUint(v, 10))
-	case float64:
-		text := PyFloat(v)
-		switch text {
-		case "inf":
-			text = "Infinity"
-		case "-inf":
-			text = "-Infinity"
-		case "nan":
-			text = "NaN"
-		}
-		b.WriteString(text)
-	case string:
-		b.WriteString(PyJSONString(v))
-	case []any:
-		b.WriteString("[")
-		for i, item := range v {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writePyJSON(b, item)
-		}
-		b.WriteString("]")
-	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for key := range v {
-			keys = append(keys, key)
-		}
-		sort.Strings(keys)
-		b.WriteString("{")
-		for i, key := range keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(PyJSONString(key) + ": ")
-			writePyJSON(b, v[key])
-		}
-		b.WriteString("}")
-	default:
-		fmt.Fprintf(b, "%q", fmt.Sprint(v))
-	}
-}
-
-// PyJSONString is s as a JSON string the way Python's json.dumps with
-// ensure_ascii=False writes it: only ", \ and control characters escaped.
-func PyJSONString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	b.WriteByte('"')
-	return b.String()
+	return valuetext.JSON(mustCanonical(v))
 }

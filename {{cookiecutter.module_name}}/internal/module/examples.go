@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"reflect"
-	"sort"
-	"strconv"
 	"strings"
 
 	timod "github.com/thingsdb/go-timod"
 	"github.com/vmihailenco/msgpack/v4"
 
 	"{{ cookiecutter.go_module_path }}/internal/mpack"
+	"{{ cookiecutter.go_module_path }}/internal/valuetext"
 )
 
 // Example is a call of a function and what it answers, given next to the
@@ -228,124 +226,21 @@ func CallText(function string, args []any, keyOrder ...string) string {
 	return function + "(" + strings.Join(items, ", ") + ")"
 }
 
-// Value writes a canonical value as ThingsDB code, as a user types it in a
-// query: nil, true, 42, 1.5, 'text' (a quote in it doubled), bytes('...'),
-// [1, 2], {key: 'value'}.
-// The keys of a thing come in the order of keyOrder, the others sorted.
+// Value is value as ThingsDB code, as a user types it in a query
+// (valuetext.Code): nil, true, 42, 1.5, 'text', bytes('...'), [1, 2],
+// {key: 'value'}. The keys of a thing come in the order of keyOrder, the
+// others sorted. A value that is not canonical, inside a list or a thing
+// too, is written as Canonical makes it.
 func Value(value any, keyOrder ...string) string {
 	var b strings.Builder
-	writeValue(&b, value, keyOrder)
-	return b.String()
-}
-
-func writeValue(b *strings.Builder, value any, keyOrder []string) {
-	switch v := value.(type) {
-	case nil:
-		b.WriteString("nil")
-	case bool:
-		b.WriteString(strconv.FormatBool(v))
-	case int64:
-		b.WriteString(strconv.FormatInt(v, 10))
-	case uint64:
-		b.WriteString(strconv.FormatUint(v, 10))
-	case float64:
-		b.WriteString(PyFloat(v))
-	case string:
-		b.WriteString("'" + strings.ReplaceAll(v, "'", "''") + "'")
-	case []byte:
-		// One character a byte, as Python's latin-1 decoding gives them.
-		runes := make([]rune, len(v))
-		for i, c := range v {
-			runes[i] = rune(c)
-		}
-		b.WriteString("bytes(")
-		writeValue(b, string(runes), nil)
-		b.WriteString(")")
-	case []any:
-		b.WriteString("[")
-		for i, item := range v {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeValue(b, item, keyOrder)
-		}
-		b.WriteString("]")
-	case map[string]any:
-		b.WriteString("{")
-		for i, key := range orderedKeys(v, keyOrder) {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(key + ": ")
-			writeValue(b, v[key], keyOrder)
-		}
-		b.WriteString("}")
-	default:
+	var canonical valuetext.Other
+	canonical = func(b *strings.Builder, v any) {
 		if c, err := Canonical(v); err == nil && reflect.TypeOf(c) != reflect.TypeOf(v) {
-			writeValue(b, c, keyOrder)
+			valuetext.WriteCode(b, c, keyOrder, canonical)
 			return
 		}
 		fmt.Fprint(b, v)
 	}
-}
-
-// orderedKeys are the keys of m: those of order first, in its order, then
-// the others sorted.
-func orderedKeys(m map[string]any, order []string) []string {
-	keys := make([]string, 0, len(m))
-	seen := map[string]bool{}
-	for _, key := range order {
-		if _, ok := m[key]; ok && !seen[key] {
-			keys = append(keys, key)
-			seen[key] = true
-		}
-	}
-	var rest []string
-	for key := range m {
-		if !seen[key] {
-			rest = append(rest, key)
-		}
-	}
-	sort.Strings(rest)
-	return append(keys, rest...)
-}
-
-// PyFloat writes x as Python's repr does, which is also how module.json's
-// JSON writer writes it: the shortest digits that read back as x, with
-// ".0" on a whole number, and an exponent below 1e-4 and from 1e16 on.
-func PyFloat(x float64) string {
-	switch {
-	case math.IsInf(x, 1):
-		return "inf"
-	case math.IsInf(x, -1):
-		return "-inf"
-	case math.IsNaN(x):
-		return "nan"
-	}
-	text := strconv.FormatFloat(x, 'e', -1, 64) // -d.ddde±dd
-	sign := ""
-	if text[0] == '-' {
-		sign, text = "-", text[1:]
-	}
-	mantissa, expText, _ := strings.Cut(text, "e")
-	exp, _ := strconv.Atoi(expText)
-	digits := strings.Replace(mantissa, ".", "", 1)
-	if exp < -4 || exp >= 16 {
-		out := digits[:1]
-		if len(digits) > 1 {
-			out += "." + digits[1:]
-		}
-		expSign := "+"
-		if exp < 0 {
-			expSign, exp = "-", -exp
-		}
-		return fmt.Sprintf("%s%se%s%02d", sign, out, expSign, exp)
-	}
-	if exp < 0 {
-		return sign + "0." + strings.Repeat("0", -exp-1) + digits
-	}
-	if len(digits) <= exp+1 {
-		return sign + digits + strings.Repeat("0", exp+1-len(digits)) + ".0"
-	}
-	return sign + digits[:exp+1] + "." + digits[exp+1:]
+	valuetext.WriteCode(&b, value, keyOrder, canonical)
+	return b.String()
 }

@@ -87,6 +87,8 @@ func TestValueIsThingsDBCode(t *testing.T) {
 		{[]byte{0x68, 0xe9}, "bytes('h\u00e9')"},
 		{[]any{int64(1), "a"}, "[1, 'a']"},
 		{map[string]any{"b": int64(1), "a": int64(2)}, "{a: 2, b: 1}"},
+		// Not canonical: written as Canonical makes it.
+		{[]any{1, []string{"a"}, map[string]int{"k": 2}}, "[1, ['a'], {k: 2}]"},
 	} {
 		if got := Value(c.value); got != c.want {
 			t.Errorf("Value(%#v) = %s, want %s", c.value, got, c.want)

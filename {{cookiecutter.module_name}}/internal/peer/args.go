@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"{{ cookiecutter.go_module_path }}/internal/valuetext"
 )
 
 // The kinds of error ParseJSON and ParseArgument return, for errors.Is.
@@ -151,8 +153,10 @@ func ParseArgument(word string) (any, error) {
 	v, err := ParseJSON(word)
 	switch {
 	case errors.Is(err, ErrNotJSON):
+		// string([]rune(word)): a byte that is not UTF-8 shows as U+FFFD.
 		return nil, &parseError{ErrNotJSON, fmt.Sprintf(
-			"%s is not JSON; a string is written in JSON's double quotes, like %s", pyRepr(word), shellQuote(jsonString(word)))}
+			"%s is not JSON; a string is written in JSON's double quotes, like %s",
+			pyRepr(word), shellQuote(valuetext.JSONString(string([]rune(word)))))}
 	case errors.Is(err, ErrTooDeep):
 		return nil, &parseError{ErrTooDeep, "the argument is nested too deeply"}
 	}

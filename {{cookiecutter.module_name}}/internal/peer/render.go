@@ -3,19 +3,21 @@ package peer
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"{{ cookiecutter.go_module_path }}/internal/valuetext"
 )
 
-// Render writes a value as the try-out command prints a reply: JSON, with
-// bytes as a bytes literal (b'raw'), floats with a decimal point or an
-// exponent (1.0, 1e+16) so that they read apart from integers, and the keys
-// of a map in sorted order. The Python flavour's peer prints the same.
+// Render writes a value as the try-out command prints a reply: JSON
+// (valuetext.JSON), with bytes as a bytes literal (b'raw'), floats with a
+// decimal point or an exponent (1.0, 1e+16) so that they read apart from
+// integers, and the keys of a map in sorted order. The Python flavour's
+// peer prints the same.
 func Render(v any) string {
 	var b strings.Builder
 	render(&b, v)
@@ -23,43 +25,16 @@ func Render(v any) string {
 }
 
 func render(b *strings.Builder, v any) {
+	valuetext.WriteJSON(b, v, renderOther)
+}
+
+// renderOther renders the values valuetext.WriteJSON leaves to its caller.
+func renderOther(b *strings.Builder, v any) {
 	switch v := v.(type) {
-	case nil:
-		b.WriteString("null")
-	case bool:
-		b.WriteString(strconv.FormatBool(v))
-	case int64:
-		b.WriteString(strconv.FormatInt(v, 10))
-	case uint64:
-		b.WriteString(strconv.FormatUint(v, 10))
 	case int:
 		b.WriteString(strconv.Itoa(v))
-	case float64:
-		b.WriteString(jsonFloat(v))
-	case string:
-		b.WriteString(jsonString(v))
 	case []byte:
 		b.WriteString(pyBytesRepr(v))
-	case []any:
-		b.WriteByte('[')
-		for i, item := range v {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			render(b, item)
-		}
-		b.WriteByte(']')
-	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for key := range v {
-			keys = append(keys, key)
-		}
-		sort.Strings(keys)
-		m := make(orderedMap, len(keys))
-		for i, key := range keys {
-			m[i] = mapEntry{key, v[key]}
-		}
-		render(b, m)
 	case orderedMap:
 		b.WriteByte('{')
 		for i, entry := range v {
@@ -70,14 +45,14 @@ func render(b *strings.Builder, v any) {
 			case string, []byte:
 				render(b, key)
 			default:
-				b.WriteString(jsonString(pyStr(key)))
+				b.WriteString(valuetext.JSONString(pyStr(key)))
 			}
 			b.WriteString(": ")
 			render(b, entry.value)
 		}
 		b.WriteByte('}')
 	case Ext:
-		b.WriteString(jsonString(extRepr(v)))
+		b.WriteString(valuetext.JSONString(extRepr(v)))
 	default:
 		renderReflected(b, reflect.ValueOf(v))
 	}
@@ -93,11 +68,11 @@ func renderReflected(b *strings.Builder, v reflect.Value) {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		b.WriteString(strconv.FormatUint(v.Uint(), 10))
 	case reflect.Float32, reflect.Float64:
-		b.WriteString(jsonFloat(v.Float()))
+		b.WriteString(valuetext.JSONFloat(v.Float()))
 	case reflect.Bool:
 		b.WriteString(strconv.FormatBool(v.Bool()))
 	case reflect.String:
-		b.WriteString(jsonString(v.String()))
+		b.WriteString(valuetext.JSONString(v.String()))
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			b.WriteString("null")
@@ -119,34 +94,8 @@ func renderReflected(b *strings.Builder, v reflect.Value) {
 		}
 		render(b, m)
 	default:
-		b.WriteString(jsonString(fmt.Sprintf("%v", v.Interface())))
+		b.WriteString(valuetext.JSONString(fmt.Sprintf("%v", v.Interface())))
 	}
-}
-
-// jsonFloat writes f as Python's json.dumps does: repr's shortest digits,
-// fixed notation for exponents from -4 to 15, NaN and Infinity by name.
-func jsonFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	}
-	return pyFloat(f)
-}
-
-// pyFloat is Python's repr of a finite float.
-func pyFloat(f float64) string {
-	if f != 0 && (math.Abs(f) >= 1e16 || math.Abs(f) < 1e-4) {
-		return strconv.FormatFloat(f, 'e', -1, 64) // 1e+16, 1.5e-05
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
 }
 
 // pyStr is Python's str() of a map key that is not a string.
@@ -160,15 +109,7 @@ func pyStr(v any) string {
 		}
 		return "False"
 	case float64:
-		switch {
-		case math.IsNaN(v):
-			return "nan"
-		case math.IsInf(v, 1):
-			return "inf"
-		case math.IsInf(v, -1):
-			return "-inf"
-		}
-		return pyFloat(v)
+		return valuetext.Float(v)
 	case Ext:
 		return extRepr(v)
 	}
@@ -196,37 +137,6 @@ func extRepr(e Ext) string {
 		return fmt.Sprintf("ExtType(code=%d, data=%s)", e.Type, pyBytesRepr(e.Data))
 	}
 	return fmt.Sprintf("Timestamp(seconds=%d, nanoseconds=%d)", seconds, nanoseconds)
-}
-
-// jsonString writes s as Python's json.dumps(s, ensure_ascii=False) does.
-func jsonString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"', '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		default:
-			if r < 0x20 {
-				fmt.Fprintf(&b, `\u%04x`, r)
-			} else {
-				b.WriteRune(r)
-			}
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
 
 // pyBytesRepr is Python's repr of bytes: b'raw', with \x escapes.
