@@ -43,7 +43,7 @@ MiB = 1024 * 1024
 WAIT_SECONDS = 0.010
 
 # Added to the baked Python module: a function that waits like an I/O-bound handler does.
-PYTHON_WAIT = """
+_PYTHON_WAIT = """
 import asyncio
 from typing import Any
 
@@ -57,10 +57,10 @@ async def wait(value: Any) -> Any:
 
 
 main.module.run()
-""".replace("WAIT_SECONDS", repr(WAIT_SECONDS))
+"""
 
 # The same for the Go module, as one more file in package main (MODULE_PATH: its go.mod's).
-GO_WAIT = """package main
+_GO_WAIT = """package main
 
 import (
 	"context"
@@ -80,12 +80,20 @@ func handleBenchWait(ctx context.Context, conf Config, args EchoArgs) (any, erro
 	}
 	return args.Value, nil
 }
-""".replace("WAIT_MS", str(int(WAIT_SECONDS * 1000)))
+"""
 
 
-def go_wait(module_path: str) -> str:
-    """GO_WAIT for the baked module whose go.mod names ``module_path``."""
-    return GO_WAIT.replace("MODULE_PATH", module_path)
+def python_wait(seconds: float = WAIT_SECONDS) -> str:
+    """The Python module's main file with `wait`, which sleeps ``seconds``."""
+    return _PYTHON_WAIT.replace("WAIT_SECONDS", repr(seconds))
+
+
+def go_wait(module_path: str, seconds: float = WAIT_SECONDS) -> str:
+    """The Go module's `wait` (sleeping ``seconds``) for the baked module whose go.mod names
+    ``module_path``."""
+    return _GO_WAIT.replace("MODULE_PATH", module_path).replace(
+        "WAIT_MS", str(round(seconds * 1000))
+    )
 
 
 @dataclass
@@ -268,10 +276,10 @@ def go_build(source: Path, binary: Path, *files: str) -> None:
 def prepare(work: Path) -> dict[str, tuple[list[str], Path]]:
     """Command and working directory of each module under test."""
     python_dir = bake("python", work)
-    (python_dir / "bench_main.py").write_text(PYTHON_WAIT)
+    (python_dir / "bench_main.py").write_text(python_wait())
     # The same module where uvloop is not installed: a None entry makes `import uvloop` fail.
     (python_dir / "bench_asyncio.py").write_text(
-        'import sys\n\nsys.modules["uvloop"] = None\n' + PYTHON_WAIT
+        'import sys\n\nsys.modules["uvloop"] = None\n' + python_wait()
     )
     go_dir = bake("go", work)
     module_path = (go_dir / "go.mod").read_text().split()[1]

@@ -7,7 +7,7 @@
 // go on in another goroutine within a few milliseconds, and its function's
 // later calls get goroutines of their own (internal/module). The module
 // stops, with exit status 0, on SIGTERM (how ThingsDB stops a module) and
-// when stdin ends.
+// when stdin ends, once the requests it has read are answered.
 //
 // Yours to edit: the functions in handlers.go, the configuration in
 // config.go. The machinery is in internal/ and comes with the template.
@@ -88,24 +88,27 @@ func run() error {
 	go func() { served <- srv.Serve(os.Stdin) }()
 	log.Print("started")
 
+	// Either way the requests read so far still get their replies, within
+	// shutdownGrace; a second signal stops at once.
+	stop := srv.Shutdown
 	select {
 	case sig := <-signals:
 		log.Printf("stopping on %v", sig)
-		return nil
+		stop = srv.Stop
 	case err := <-served:
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			log.Print("stdin ended inside a package")
 		} else if err != nil {
 			return err
 		}
+		log.Print("stdin closed, stopping")
 	}
-	log.Print("stdin closed, stopping")
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		switch err := srv.Shutdown(ctx); {
+		switch err := stop(ctx); {
 		case errors.Is(err, context.DeadlineExceeded):
 			log.Printf("requests still running at exit: %v", err)
 		case err != nil:

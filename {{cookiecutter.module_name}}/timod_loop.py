@@ -15,10 +15,11 @@ an unknown package type or a body that is not MessagePack, and never checks the 
 ThingsDB restarts an exited module only three times. This loop keeps py-timod's error types,
 cuts the input into packages of exactly the announced length, answers a malformed package with
 a bad_data error instead of exiting, and stops cleanly (status 0) on SIGTERM or when stdin
-ends. It runs on uvloop (requirements.txt) when stdin and stdout are pipes or sockets, as
-ThingsDB's are: most of a small request's cost is the event loop's own bookkeeping, and
-uvloop's is in C. A handler that does not wait runs to its end in the callback that read its
-request, without a task or another turn of the loop; one that waits goes on in a task (Runner).
+ends, once the requests it has read are answered. It runs on uvloop (requirements.txt) when
+stdin and stdout are pipes or sockets, as ThingsDB's are: most of a small request's cost is the
+event loop's own bookkeeping, and uvloop's is in C. A handler that does not wait runs to its
+end in the callback that read its request, without a task or another turn of the loop; one that
+waits goes on in a task (Runner).
 
 The arguments are decoded with msgpack and checked by hand rather than decoded into typed
 structures with msgspec, which is faster but can neither collect the extra properties of a
@@ -219,13 +220,14 @@ class PackageReader(asyncio.BufferedProtocol):
         return end
 
     def eof_received(self) -> bool:
-        self._finish()
+        self.stop()
         return False  # close the transport
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._finish()
+        self.stop()
 
-    def _finish(self) -> None:
+    def stop(self) -> None:
+        """Read nothing more: the input ended, or the module is told to stop."""
         if not self.done.done():
             self.done.set_result(None)
 
@@ -920,10 +922,13 @@ def resume(
             return stop.value
 
 
-async def serve(module: Module, stdin: Any, stdout: Any) -> None:
-    """Answer packages from stdin on stdout until stdin ends and the requests still running are
-    answered (or SHUTDOWN_GRACE has passed). Each package is answered at once where its handler
-    does not wait, and in a task of its own where it does (see Runner)."""
+async def serve(
+    module: Module, stdin: Any, stdout: Any, stop: asyncio.Future[None] | None = None
+) -> None:
+    """Answer packages from stdin on stdout until stdin ends (or ``stop`` is done: SIGTERM) and
+    the requests read so far are answered (or SHUTDOWN_GRACE has passed). Each package is
+    answered at once where its handler does not wait, and in a task of its own where it does
+    (see Runner)."""
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.connect_write_pipe(
         lambda: asyncio.streams.FlowControlMixin(), stdout
@@ -953,6 +958,9 @@ async def serve(module: Module, stdin: Any, stdout: Any) -> None:
     reader = PackageReader(on_package, on_problem, out.release)
     await loop.connect_read_pipe(lambda: reader, stdin)
     try:
+        if stop is not None:
+            await asyncio.wait((reader.done, stop), return_when=asyncio.FIRST_COMPLETED)
+            reader.stop()  # after a signal nothing more is read
         await reader.done
         if runner.tasks:
             # ThingsDB sends nothing more, but requests already running still get their
@@ -975,9 +983,21 @@ def start_module(module: Module) -> None:
         sys.setrecursionlimit(max(sys.getrecursionlimit(), PURE_PYTHON_RECURSION_LIMIT))
 
     async def run() -> int:
-        main = asyncio.ensure_future(serve(module, sys.stdin, sys.stdout))
+        loop = asyncio.get_running_loop()
+        stop = loop.create_future()
+        main = asyncio.ensure_future(serve(module, sys.stdin, sys.stdout, stop))
+
+        def on_signal(signum: int) -> None:
+            # The requests read before it still get their replies (within SHUTDOWN_GRACE), as
+            # at the end of input; a second signal stops at once.
+            if stop.done():
+                main.cancel()
+            else:
+                logging.info("stopping on %s", signal.Signals(signum).name)
+                stop.set_result(None)
+
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            asyncio.get_running_loop().add_signal_handler(signum, main.cancel)
+            loop.add_signal_handler(signum, on_signal, signum)
         try:
             await main
         except asyncio.CancelledError:

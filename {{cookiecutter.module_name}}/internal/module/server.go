@@ -49,15 +49,16 @@ type Spec[C any] struct {
 // reading for long: after slowHandler another goroutine goes on reading in
 // its place.
 type Server[C any] struct {
-	name      string
-	functions map[string]Function[C]
-	parse     func(any) (C, error)
-	out       *wire.Writer
-	conf      C // read and written by the goroutine reading (see read)
-	ctx       context.Context
-	cancel    context.CancelFunc
-	running   sync.WaitGroup
-	unwritten atomic.Int64 // requests read whose reply is not written yet
+	name       string
+	functions  map[string]Function[C]
+	parse      func(any) (C, error)
+	out        *wire.Writer
+	conf       C // read and written by the goroutine reading (see read)
+	ctx        context.Context
+	cancel     context.CancelFunc
+	running    sync.WaitGroup
+	unwritten  atomic.Int64 // requests read whose reply is not written yet
+	unanswered atomic.Int64 // the same, until the reply's write has returned
 
 	// reading: one goroutine at a time reads (and may run a handler).
 	reader    *wire.Reader
@@ -187,6 +188,7 @@ func (s *Server[C]) read() {
 			}
 			s.running.Add(1)
 			s.unwritten.Add(1)
+			s.unanswered.Add(1)
 			// Checked and decoded here, in any case: this goroutine's stack
 			// has grown to what decoding needs once, where every new
 			// goroutine would grow (and copy) its own again.
@@ -395,6 +397,30 @@ func (s *Server[C]) reply(pid uint16, result any, err error) {
 		// stdout is gone: there is nobody left to tell.
 		s.Logf("cannot write the reply to request %d: %v", pid, err)
 	}
+	s.unanswered.Add(-1)
+}
+
+// Stop waits until every request read so far has been answered, or until
+// ctx ends, while reading goes on; then it cancels the context the handlers
+// were given. It is how the module stops on SIGTERM, when the input has not
+// ended: the requests ThingsDB sent before it still get their replies. When
+// every request was answered it returns the error writing the replies, if
+// any; else ctx's error.
+func (s *Server[C]) Stop(ctx context.Context) error {
+	// Polled rather than waited for: reading goes on, and a WaitGroup must
+	// not be added to while it is waited on.
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for s.unanswered.Load() > 0 {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			s.cancel()
+			return ctx.Err()
+		}
+	}
+	s.cancel()
+	return s.out.Flush()
 }
 
 // run calls a handler and keeps its function's pace. A panicking handler is
