@@ -112,8 +112,9 @@ GO_FILES = {
     ".gitattributes",
     ".editorconfig",
 }
-# The packages under internal/: the machinery, the peer, the module.json rules.
-INTERNAL_PACKAGES = {"module", "mpack", "peer", "wire", "manifest", "valuetext"}
+# The packages under internal/: the machinery, the peer, the module.json rules, value text,
+# the local node of `go run ./tools/dev`.
+INTERNAL_PACKAGES = {"module", "mpack", "peer", "wire", "manifest", "valuetext", "devnode"}
 # Every package `go test ./...` must find tests in (others may be added).
 TESTED_PACKAGES = {
     "",
@@ -121,7 +122,10 @@ TESTED_PACKAGES = {
     "/internal/mpack",
     "/internal/peer",
     "/internal/wire",
+    "/internal/devnode",
+    "/internal/valuetext",
     "/tools/build",
+    "/tools/dev",
     "/tools/peer",
 }
 # The wire battery of protocol_test.go, a port of the Python flavour's tests/test_protocol.py

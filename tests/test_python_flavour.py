@@ -172,8 +172,8 @@ def test_development_requirements_pin_exactly_one_point_inside_the_ranges(baked)
     here = {pin.name: pin for pin in pins if pin.marker is None or pin.marker.evaluate()}
     assert len(here) == len([p for p in pins if p.marker is None or p.marker.evaluate()])
     # python-thingsdb: the client of the integration tests (integration/, Python 3.10+);
-    # uv: CI's lowest-versions install.
-    assert set(here) == set(runtime) | {"pytest", "ruff", "python-thingsdb", "uv"}
+    # uv: CI's lowest-versions install; trustme: the throwaway CA of tools/dev.py's stand-in.
+    assert set(here) == set(runtime) | {"pytest", "ruff", "python-thingsdb", "uv", "trustme"}
     for pin in pins:
         (spec,) = pin.specifier
         assert spec.operator == "==", pin
