@@ -106,6 +106,8 @@ ARGUMENT_ERRORS = {
     "missing": "function `{function}` requires argument `{argument}` of type `{expected}` "
     "but got type `nil` instead",
     "overflow": "function `{function}` expects argument `{argument}` to fit in a 64-bit `int`",
+    # No fields: a map anywhere in a request or configuration with a key that is not a str.
+    "key": "property names must be of type `str`",
 }
 _FORMAT_FIELDS = ("function", "argument", "expected", "got")
 # The largest request body a module keeps in memory; a larger one gets bad_data.

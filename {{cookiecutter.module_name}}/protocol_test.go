@@ -16,6 +16,9 @@ package main
 // moduleManifest) are for functions_test.go too.
 
 import (
+	"bytes"
+	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -28,6 +31,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"{{ cookiecutter.go_module_path }}/internal/module"
 	"{{ cookiecutter.go_module_path }}/internal/peer"
 )
 
@@ -74,6 +78,21 @@ var (
 // the body.
 func probe(value any) map[string]any {
 	return map[string]any{requestFunctionKey: noSuchFunction, "value": value}
+}
+
+// probeBody returns a probe's body with value as it is encoded, and pairs
+// more encoded pairs in more.
+func probeBody(t *testing.T, value, more []byte, pairs int) []byte {
+	t.Helper()
+	body := []byte{byte(0x82 + pairs)}
+	for _, s := range []string{requestFunctionKey, noSuchFunction, "value"} {
+		packed, err := peer.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = append(body, packed...)
+	}
+	return append(append(body, value...), more...)
 }
 
 // mustPack returns the package of value.
@@ -183,6 +202,113 @@ func TestRequestThatIsNotAThingIsATypeError(t *testing.T) {
 	wantStillServing(t, m)
 }
 
+func TestThingWithAKeyThatIsNotAStrIsATypeError(t *testing.T) {
+	t.Parallel()
+	// ThingsDB's things have str keys only: ThingsDB answers a value with a
+	// map keyed otherwise with type_err, wherever the map is (the module
+	// checks the whole body, as the Python flavour does).
+	for _, c := range []struct {
+		name        string
+		value, more string
+		pairs       int
+	}{
+		{"int-key-in-a-value", "\x81\x01\x02", "", 0},      // {1: 2}
+		{"bin-key-in-a-value", "\x81\xc4\x01k\x01", "", 0}, // {b"k": 1}
+		{"in-a-list", "\x91\x81\xc0\x01", "", 0},           // [{nil: 1}]
+		{"in-a-property-no-function-takes", "\x01", "\xa1x\x81\x01\x02", 1},
+		{"of-the-request-itself", "\x01", "\x01\x02", 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			m := startModule(t)
+			sendBytes(t, m, peer.Frame(18, peer.TypeReq, probeBody(t, []byte(c.value), []byte(c.more), c.pairs)))
+			message := wantErrorReply(t, m, readPackage(t, m, replyTimeout), typeErrCode, 18)
+			if want := "property names must be of type `str`"; message != want { // ThingsDB's words
+				t.Errorf("the message is %q, want %q", message, want)
+			}
+			wantStillServing(t, m)
+		})
+	}
+}
+
+func TestTimestampTheSpecDoesNotDefineGetsBadData(t *testing.T) {
+	t.Parallel()
+	// A timestamp (extension -1) the MessagePack spec does not define is not
+	// valid MessagePack; ThingsDB answers an extension it cannot read with
+	// bad_data.
+	for _, c := range []struct {
+		name  string
+		value string
+		code  int
+	}{
+		{"2-bytes", "\xd5\xff\x00\x01", badDataErrCode},
+		{"2-bytes-in-an-ext-8", "\xc7\x02\xff\x00\x01", badDataErrCode},
+		{"8-bytes-of-too-many-nanoseconds", "\xd7\xff\xff\xff\xff\xfc\x00\x00\x00\x00", badDataErrCode},
+		{"12-bytes-of-too-many-nanoseconds", "\xc7\x0c\xff\xff\xff\xff\xff" + strings.Repeat("\x00", 8), badDataErrCode},
+		{"after-a-key-that-is-not-a-str", "\x81\x01\xd5\xff\x00\x01", badDataErrCode},
+		{"4-bytes-decoded", "\xd6\xff\x00\x00\x00\x01", lookupErrCode},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			m := startModule(t)
+			sendBytes(t, m, peer.Frame(19, peer.TypeReq, probeBody(t, []byte(c.value), nil, 0)))
+			wantErrorReply(t, m, readPackage(t, m, replyTimeout), c.code, 19)
+			wantStillServing(t, m)
+		})
+	}
+}
+
+func TestReplyNestedDeeperThanMsgpackPacksIsSentWhole(t *testing.T) {
+	t.Parallel()
+	// ThingsDB reads a reply of any nesting, and this flavour sends one;
+	// Python's msgpack packs 511 levels at most. A server of one function
+	// that answers its value, on the same machinery as the module, in this
+	// process: what the replies of your functions go through, without
+	// depending on them. The deepest value a request carries: 1023 levels in
+	// its 1024.
+	type echoArgs struct {
+		Value any `msgpack:"value"`
+	}
+	echo := module.Func("echo", func(_ context.Context, _ struct{}, args echoArgs) (any, error) {
+		return args.Value, nil
+	})
+	var out bytes.Buffer
+	server, err := module.NewServer(&out, module.Spec[struct{}]{
+		Name:        "echo",
+		Functions:   []module.Function[struct{}]{echo},
+		ParseConfig: func(any) (struct{}, error) { return struct{}{}, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server.Logf = t.Logf
+	nested := append(bytes.Repeat([]byte{0x91}, maxNesting-1), 0xc0)
+	body := []byte{0x82}
+	for _, s := range []string{requestFunctionKey, "echo", "value"} {
+		packed, err := peer.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = append(body, packed...)
+	}
+	if err := server.Serve(bytes.NewReader(peer.Frame(20, peer.TypeReq, append(body, nested...)))); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), replyTimeout)
+	defer cancel()
+	if err := server.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reply := out.Bytes()
+	if len(reply) < peer.HeaderSize {
+		t.Fatalf("got %d bytes, want a reply", len(reply))
+	}
+	pid, tp := binary.LittleEndian.Uint16(reply[4:]), reply[6]
+	if pid != 20 || tp != peer.TypeRes || !bytes.Equal(reply[peer.HeaderSize:], nested) {
+		t.Fatalf("got pid %d type %d body %.40q..., want pid 20 type %d with the value sent", pid, tp, reply[peer.HeaderSize:], peer.TypeRes)
+	}
+}
+
 // --- configuration (what the module makes of one is yours: functions_test.go) ---
 
 func TestConfigurationGetsOneAnswerAndARefusalIsLogged(t *testing.T) {
@@ -220,6 +346,17 @@ func TestConfigurationThatIsNotMessagePackGetsBadData(t *testing.T) {
 	reply := readPackage(t, m, replyTimeout)
 	if code, _, ok := reply.Failure(); reply.Pid != 0 || reply.Type != peer.TypeConfErr || !ok || code != badDataErrCode {
 		t.Fatalf("got %s, want CONF_ERR bad_data_err for pid 0\nthe module's log:\n%s", reply, m.Stderr())
+	}
+	wantStillServing(t, m)
+}
+
+func TestConfigurationWithAKeyThatIsNotAStrGetsATypeError(t *testing.T) {
+	t.Parallel()
+	m := startModule(t)
+	sendBytes(t, m, peer.Frame(0, peer.TypeConf, []byte{0x81, 0x01, 0x02})) // {1: 2}
+	reply := readPackage(t, m, replyTimeout)
+	if code, _, ok := reply.Failure(); reply.Pid != 0 || reply.Type != peer.TypeConfErr || !ok || code != typeErrCode {
+		t.Fatalf("got %s, want CONF_ERR type_err for pid 0\nthe module's log:\n%s", reply, m.Stderr())
 	}
 	wantStillServing(t, m)
 }

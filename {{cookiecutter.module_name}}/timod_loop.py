@@ -80,6 +80,7 @@ MAX_BODY = {{ max_body_mib }} * 1024 * 1024
 {{ "TYPE_ERROR" | py_assignment(argument_errors.type) }}
 {{ "MISSING_ERROR" | py_assignment(argument_errors.missing) }}
 {{ "OVERFLOW_ERROR" | py_assignment(argument_errors.overflow) }}
+{{ "KEY_ERROR" | py_assignment(argument_errors.key) }}
 # The largest package ThingsDB ever sends (TI_PKG_MAX_SIZE). A header announcing more is a
 # corrupt stream: the module exits, so that ThingsDB restarts it, instead of waiting for bytes
 # that never come.
@@ -400,8 +401,10 @@ class ReplyPacker:
         packer = self._packer
         try:
             packer.pack(value)
-        except BaseException:
+        except BaseException as exc:
             packer.reset()  # drop what was packed before the failure
+            if isinstance(exc, ValueError):  # nested deeper than msgpack packs: 511 levels
+                return self.pack_nested(value)
             raise
         view = packer.getbuffer()
         if len(view) > COPY_LIMIT and VIEW_KEEPS_PACKER:
@@ -413,6 +416,38 @@ class ReplyPacker:
         view.release()
         packer.reset()
         return body
+
+    def pack_nested(self, value: Any) -> bytes:
+        """``value`` packed without a limit to its nesting, as the Go flavour packs a reply and
+        ThingsDB reads one: the lists and things level by level here, the rest by msgpack,
+        which raises any other fault of the value again. A list or thing inside itself is a
+        ValueError, as it is for msgpack."""
+        small = self._small
+        out = bytearray()
+        inside: list[int] = []  # the ids of the containers the walk is in, innermost last
+        seen: set[int] = set()  # the same, to look up
+        stack: list[Any] = [iter((value,))]
+        while stack:
+            item = next(stack[-1], stack)  # the stack itself: that container is done
+            if item is stack:
+                stack.pop()
+                if inside:
+                    seen.discard(inside.pop())
+                continue
+            if not isinstance(item, (list, tuple, dict)):
+                out += small.pack(item)
+                continue
+            if id(item) in seen:
+                raise ValueError("a list or thing holds itself: it cannot be sent")
+            if isinstance(item, dict):
+                out += small.pack_map_header(len(item))
+                stack.append(x for pair in item.items() for x in pair)
+            else:
+                out += small.pack_array_header(len(item))
+                stack.append(iter(item))
+            inside.append(id(item))
+            seen.add(id(item))
+        return bytes(out)
 
 
 # Replies that certainly pack to no more than COPY_LIMIT (a str of n characters takes at most
@@ -805,6 +840,28 @@ def bad_messagepack(exc: Exception) -> BadDataError:
     return BadDataError(f"package body is not valid MessagePack ({reason})")
 
 
+def str_keys(thing: dict[Any, Any]) -> dict[Any, Any]:
+    """msgpack's object_hook: refuses a bytes key, which strict_map_key lets through."""
+    if bytes in map(type, thing):
+        raise TiTypeError(KEY_ERROR)
+    return thing
+
+
+def undecodable(body: bytes | memoryview) -> TiException:
+    """The error for a body that did not decode: bad_data when it is not valid MessagePack,
+    else type_err, for a map key that is not a str somewhere in it.
+
+    ThingsDB's things have str keys only, and ThingsDB answers a value keyed otherwise with
+    type_err; so does the Go flavour, once it found no other fault in the whole body (bad_data).
+    Decoded again without the key checks, as lists of pairs, so that no key is hashed.
+    """
+    try:
+        unpackb(body, raw=False, strict_map_key=False, object_pairs_hook=list)
+    except Exception as exc:
+        return bad_messagepack(exc)
+    return TiTypeError(KEY_ERROR)
+
+
 async def answer(
     module: Module, out: ReplyWriter, pid: int, tp: int, data: Any, problem: Exception | None
 ) -> None:
@@ -945,9 +1002,10 @@ async def serve(
         out.hold()  # the replies of one chunk of input leave together, when it is done
         # Decoded here: the body may be a view of the read buffer, which the next read reuses.
         try:
-            data, problem = unpackb(body, raw=False, strict_map_key=False), None
-        except Exception as exc:
-            data, problem = None, bad_messagepack(exc)
+            data = unpackb(body, raw=False, strict_map_key=True, object_hook=str_keys)
+            problem = None
+        except Exception:
+            data, problem = None, undecodable(body)
         runner.run(answer(module, out, pid, tp, data, problem))
 
     def on_problem(pid: int, reply: int, problem: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import signal
 import time
+from pathlib import Path
 
 import msgpack
 import pytest
@@ -24,6 +25,8 @@ from thingsdb_peer import (
     ERROR_CODES,
     HEADER,
     REQ,
+    RES,
+    ModuleProcess,
     pack,
 )
 
@@ -33,6 +36,8 @@ TYPE_ERR, LOOKUP_ERR, BAD_DATA_ERR = (
 # The key that names the called function in a request (each function's default in module.json).
 FUNCTION_KEY = {{ function_key | py_string }}
 MiB = 1024 * 1024
+# The deepest nesting of arrays and maps a module decodes.
+MAX_NESTING = {{ max_nesting }}
 
 
 # The module's name, which starts every line of its log.
@@ -46,6 +51,12 @@ NO_SUCH_FUNCTION = "no_such_function"
 def probe(value=None) -> dict:
     """A request answered by the machinery alone, carrying ``value`` to fill the body."""
     return {FUNCTION_KEY: NO_SUCH_FUNCTION, "value": value}
+
+
+def probe_body(value: bytes, more: bytes = b"", pairs: int = 0) -> bytes:
+    """A probe's body with ``value`` as it is encoded, and ``pairs`` more encoded pairs."""
+    head = bytes([0x82 + pairs]) + msgpack.packb(FUNCTION_KEY) + msgpack.packb(NO_SUCH_FUNCTION)
+    return head + msgpack.packb("value") + value + more
 
 
 def assert_error(reply, code: int, pid: int | None = None) -> None:
@@ -94,6 +105,84 @@ def test_request_that_is_not_a_thing_is_a_type_error(module):
     assert_still_serving(module)
 
 
+# ThingsDB's things have str keys only: ThingsDB answers a value with a map keyed otherwise with
+# type_err, wherever the map is (the module checks the whole body, as the Go flavour does).
+KEY_NOT_STR_BODIES = {
+    "int-key-in-a-value": probe_body(b"\x81\x01\x02"),  # {1: 2}
+    "bin-key-in-a-value": probe_body(b"\x81\xc4\x01k\x01"),  # {b"k": 1}
+    "in-a-list": probe_body(b"\x91\x81\xc0\x01"),  # [{nil: 1}]
+    "in-a-property-no-function-takes": probe_body(b"\x01", b"\xa1x\x81\x01\x02", 1),
+    "of-the-request-itself": probe_body(b"\x01", b"\x01\x02", 1),
+}
+
+
+@pytest.mark.parametrize("body", KEY_NOT_STR_BODIES.values(), ids=KEY_NOT_STR_BODIES.keys())
+def test_thing_with_a_key_that_is_not_a_str_is_a_type_error(module, body):
+    module.send_raw(pack(18, REQ, body=body))
+    reply = module.read_package()
+    assert_error(reply, TYPE_ERR, pid=18)
+    assert reply.value[1] == "property names must be of type `str`"  # ThingsDB's words
+    assert_still_serving(module)
+
+
+# A timestamp (extension -1) the MessagePack spec does not define is not valid MessagePack;
+# ThingsDB answers an extension it cannot read with bad_data.
+TIMESTAMP_BODIES = {
+    "2-bytes": (probe_body(b"\xd5\xff\x00\x01"), BAD_DATA_ERR),
+    "2-bytes-in-an-ext-8": (probe_body(b"\xc7\x02\xff\x00\x01"), BAD_DATA_ERR),
+    "8-bytes-of-too-many-nanoseconds": (
+        probe_body(b"\xd7\xff\xff\xff\xff\xfc\x00\x00\x00\x00"),
+        BAD_DATA_ERR,
+    ),
+    "12-bytes-of-too-many-nanoseconds": (
+        probe_body(b"\xc7\x0c\xff\xff\xff\xff\xff" + bytes(8)),
+        BAD_DATA_ERR,
+    ),
+    "after-a-key-that-is-not-a-str": (probe_body(b"\x81\x01\xd5\xff\x00\x01"), BAD_DATA_ERR),
+    "4-bytes-decoded": (probe_body(b"\xd6\xff\x00\x00\x00\x01"), LOOKUP_ERR),
+}
+
+
+@pytest.mark.parametrize("body, code", TIMESTAMP_BODIES.values(), ids=TIMESTAMP_BODIES.keys())
+def test_timestamp_the_spec_does_not_define_gets_bad_data(module, body, code):
+    module.send_raw(pack(19, REQ, body=body))
+    assert_error(module.read_package(), code, pid=19)
+    assert_still_serving(module)
+
+
+# A module of one function that answers its value, on the same machinery, started as ThingsDB
+# starts main.py: what the replies of your functions go through, without depending on them.
+ECHO_MODULE = """
+from typing import Any
+
+from timod_loop import Module
+
+module = Module("echo")
+
+
+@module.function
+async def echo(value: Any) -> Any:
+    return value
+
+
+module.run()
+"""
+
+
+def test_reply_nested_deeper_than_msgpack_packs_is_sent_whole(command):
+    # ThingsDB reads a reply of any nesting, and the Go flavour sends one; Python's msgpack
+    # packs 511 levels at most. The deepest value a request carries: 1023 levels in its 1024.
+    nested = b"\x91" * (MAX_NESTING - 1) + b"\xc0"
+    body = b"\x82" + msgpack.packb(FUNCTION_KEY) + msgpack.packb("echo")
+    body += msgpack.packb("value") + nested
+    project_dir = Path(__file__).resolve().parents[1]
+    with ModuleProcess([command[0], "-c", ECHO_MODULE], cwd=project_dir) as echo:
+        echo.send_raw(pack(20, REQ, body=body))
+        reply = echo.read_package(timeout=30)
+        assert (reply.pid, reply.type) == (20, RES), (reply, echo.stderr_text())
+        assert reply.raw == nested
+
+
 # --- configuration (what the module makes of one is yours: test_functions.py) ---
 
 
@@ -113,6 +202,13 @@ def test_configuration_that_is_not_messagepack_gets_bad_data(module):
     module.send_raw(pack(0, CONF, body=b"\xc1"))
     reply = module.read_package()
     assert (reply.pid, reply.type, reply.error_code) == (0, CONF_ERR, BAD_DATA_ERR)
+    assert_still_serving(module)
+
+
+def test_configuration_with_a_key_that_is_not_a_str_gets_a_type_error(module):
+    module.send_raw(pack(0, CONF, body=b"\x81\x01\x02"))  # {1: 2}
+    reply = module.read_package()
+    assert (reply.pid, reply.type, reply.error_code) == (0, CONF_ERR, TYPE_ERR)
     assert_still_serving(module)
 
 

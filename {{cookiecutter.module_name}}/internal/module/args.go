@@ -1,6 +1,7 @@
 package module
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -274,7 +275,7 @@ func (f field) set(function string, v reflect.Value, raw []byte) error {
 			return Errorf(timod.ExBadData, "the request is not valid MessagePack: %v", err)
 		}
 		if _, ok := decoded.(map[any]any); ok && f.kind == kindThing {
-			return Errorf(timod.ExTypeError, "function `%s` expects argument `%s` to be a thing with str keys", function, f.name)
+			return Errorf(timod.ExTypeError, keyError) // from Function.Call; the wire has checked
 		}
 		if decoded != nil {
 			v.Set(reflect.ValueOf(decoded))
@@ -292,12 +293,27 @@ func (f field) set(function string, v reflect.Value, raw []byte) error {
 
 // The argument checks' errors, worded as ThingsDB words its own (the Python
 // flavour's are the same). Arguments: function, argument, expected and
-// received type.
+// received type; keyError has none.
 const (
 	typeError     = {{ argument_errors.type | go_format }}
 	missingError  = {{ argument_errors.missing | go_format }}
 	overflowError = {{ argument_errors.overflow | go_format }}
+	keyError      = {{ argument_errors.key | go_format }}
 )
+
+// checkBody checks the body of a request or a configuration (what) as a
+// whole, as ThingsDB checks a value it reads: bad_data for one that is not
+// valid MessagePack, else type_err for a map key that is not a str anywhere
+// in it (ThingsDB's things have str keys only).
+func checkBody(what string, body []byte) error {
+	switch err := mpack.CheckStrKeys(body, mpack.MaxNesting); {
+	case errors.Is(err, mpack.ErrKeyNotStr):
+		return Errorf(timod.ExTypeError, keyError)
+	case err != nil:
+		return Errorf(timod.ExBadData, "the %s is not valid MessagePack: %v", what, err)
+	}
+	return nil
+}
 
 // missing is the num_arguments error for a required argument a request left
 // out or sent as nil.

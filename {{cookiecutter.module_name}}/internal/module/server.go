@@ -335,6 +335,10 @@ func (s *Server[C]) configure(pkg *timod.Pkg) error {
 
 // decodeConfig decodes and checks the body of a configuration package.
 func (s *Server[C]) decodeConfig(data []byte) (C, error) {
+	if err := checkBody("configuration", data); err != nil {
+		var zero C
+		return zero, err
+	}
 	value, err := mpack.Decode(data)
 	if err != nil {
 		var zero C
@@ -347,12 +351,12 @@ func (s *Server[C]) decodeConfig(data []byte) (C, error) {
 // and decodes its arguments: it returns the function's name, its pace and
 // its handler bound to them, or the error to answer.
 func (s *Server[C]) bind(body []byte) (string, *atomic.Int32, func(context.Context, C) (any, error), error) {
-	if err := mpack.Check(body, mpack.MaxNesting); err != nil {
-		return "", nil, nil, Errorf(timod.ExBadData, "the request is not valid MessagePack: %v", err)
+	if err := checkBody("request", body); err != nil {
+		return "", nil, nil, err
 	}
 	entries, err := mpack.Map(body)
 	if err != nil {
-		return "", nil, nil, Errorf(timod.ExTypeError, "a request must be a thing with str keys, got %s", mpack.TypeName(body))
+		return "", nil, nil, Errorf(timod.ExTypeError, "a request must be a thing, not %s", mpack.TypeName(body))
 	}
 	var name string
 	found := false

@@ -20,8 +20,15 @@ const MaxNesting = {{ max_nesting }}
 // ErrCutShort reports data that ends inside a value.
 var ErrCutShort = errors.New("the MessagePack value is cut short")
 
+// ErrKeyNotStr reports a map with a key that is not a str, at any depth.
+// ThingsDB's things have str keys only: it answers a value with another key
+// with type_err, and never sends one.
+var ErrKeyNotStr = errors.New("a map key is not a str")
+
 // Check reports an error unless data holds exactly one well-formed
 // MessagePack value whose arrays and maps nest at most limit levels deep.
+// A timestamp (extension -1) must be one the MessagePack spec defines: of 4,
+// 8 or 12 bytes, with at most 999999999 nanoseconds.
 //
 // Why: decoders decode nested values by recursion, and a body of 16 MiB can
 // nest 16 million levels deep; that outgrows the goroutine's stack limit,
@@ -29,7 +36,18 @@ var ErrCutShort = errors.New("the MessagePack value is cut short")
 // keeps its own stack of counts instead, and skips strings and binaries
 // without reading them.
 func Check(data []byte, limit int) error {
-	end, err := skip(data, 0, limit)
+	return check(data, limit, false)
+}
+
+// CheckStrKeys is Check for a value ThingsDB sends (a request or a
+// configuration): it also reports ErrKeyNotStr for a map key that is not a
+// str, once the whole value is found well formed otherwise.
+func CheckStrKeys(data []byte, limit int) error {
+	return check(data, limit, true)
+}
+
+func check(data []byte, limit int, strKeys bool) error {
+	end, err := skip(data, 0, limit, strKeys)
 	if err != nil {
 		return err
 	}
@@ -39,15 +57,26 @@ func Check(data []byte, limit int) error {
 	return nil
 }
 
-// skip walks the value at data[pos:] and returns where it ends.
-func skip(data []byte, pos, limit int) (int, error) {
-	open := []int{1} // per open container, the values still to read in it
+// skip walks the value at data[pos:] and returns where it ends. With
+// strKeys, a map key that is not a str is ErrKeyNotStr, reported when the
+// walk is done: any other fault found after it comes first.
+func skip(data []byte, pos, limit int, strKeys bool) (int, error) {
+	// Per open container, the values still to read in it; negative for a
+	// map, where an even count left means the next value is a key.
+	open := []int{1}
+	badKey := false
 	for len(open) > 0 {
-		if open[len(open)-1] == 0 {
+		left := &open[len(open)-1]
+		if *left == 0 {
 			open = open[:len(open)-1]
 			continue
 		}
-		open[len(open)-1]--
+		isKey := *left < 0 && *left%2 == 0
+		if *left < 0 {
+			*left++
+		} else {
+			*left--
+		}
 		if pos >= len(data) {
 			return 0, ErrCutShort
 		}
@@ -58,15 +87,59 @@ func skip(data []byte, pos, limit int) (int, error) {
 		if size > len(data)-pos {
 			return 0, ErrCutShort
 		}
+		if c := data[pos]; c >= 0xc7 && c <= 0xc9 || c >= 0xd4 && c <= 0xd8 { // an extension
+			if err := checkTimestamp(data[pos : pos+size]); err != nil {
+				return 0, err
+			}
+		}
+		if isKey && strKeys && TypeName(data[pos:]) != "str" {
+			badKey = true
+		}
 		pos += size
 		if items >= 0 {
 			if len(open) > limit {
 				return 0, fmt.Errorf("arrays and maps nest deeper than %d levels", limit)
 			}
+			if isMap(data[pos-size]) {
+				items = -items // counts up to 0 instead
+			}
 			open = append(open, items)
 		}
 	}
+	if badKey {
+		return 0, ErrKeyNotStr
+	}
 	return pos, nil
+}
+
+// checkTimestamp reports a timestamp the MessagePack spec does not define,
+// in b, the whole encoded extension; other extensions pass. Decoders
+// that read timestamps (the Python flavour's among them) refuse such a one.
+func checkTimestamp(b []byte) error {
+	var payload []byte
+	if c := b[0]; c >= 0xd4 { // fixext: the type, then the data
+		payload = b[1:]
+	} else { // ext 8, 16, 32: a length of 1, 2 or 4 bytes first
+		payload = b[1+1<<(c-0xc7):]
+	}
+	if int8(payload[0]) != -1 { // the type
+		return nil
+	}
+	payload = payload[1:]
+	var nanoseconds uint64
+	switch len(payload) {
+	case 4:
+	case 8:
+		nanoseconds = binary.BigEndian.Uint64(payload) >> 34
+	case 12:
+		nanoseconds = uint64(binary.BigEndian.Uint32(payload))
+	default:
+		return fmt.Errorf("a timestamp of %d bytes, not 4, 8 or 12", len(payload))
+	}
+	if nanoseconds > 999999999 {
+		return fmt.Errorf("a timestamp of %d nanoseconds, more than 999999999", nanoseconds)
+	}
+	return nil
 }
 
 // valueHead decodes the start of the MessagePack value at the start of b:

@@ -2,6 +2,7 @@ package mpack
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -98,6 +99,58 @@ func TestCheckRefusesMalformedData(t *testing.T) {
 		}
 		if _, err := Decode(data); err == nil {
 			t.Errorf("% x: decoded", data)
+		}
+	}
+}
+
+func TestCheckStrKeysRefusesAKeyThatIsNotAStrAtAnyDepth(t *testing.T) {
+	for _, data := range [][]byte{
+		{0x81, 0x01, 0x02},                             // {1: 2}
+		{0x81, 0xc4, 0x01, 'k', 0x01},                  // {b"k": 1}
+		{0x91, 0x81, 0xc0, 0x01},                       // [{nil: 1}]
+		{0x82, 0xa1, 'a', 0x01, 0x91, 0x02, 3},         // {"a": 1, [2]: 3}
+		{0x81, 0xa1, 'a', 0x81, 0x81, 0xa1, 'b', 1, 2}, // a map keyed by a map, in a map
+	} {
+		if err := CheckStrKeys(data, 4); !errors.Is(err, ErrKeyNotStr) {
+			t.Errorf("% x: got %v, want ErrKeyNotStr", data, err)
+		}
+		if err := Check(data, 4); err != nil {
+			t.Errorf("% x: Check: %v", data, err)
+		}
+	}
+	// A fault of the data comes first, wherever it is.
+	if err := CheckStrKeys([]byte{0x82, 0x01, 0x02, 0xa1, 'b', 0xc1}, 4); err == nil || errors.Is(err, ErrKeyNotStr) {
+		t.Errorf("a key that is not a str before a byte 0xc1: got %v", err)
+	}
+	for _, data := range [][]byte{
+		{0x80}, {0x82, 0xa1, 'a', 0x81, 0xd9, 1, 'b', 0x90, 0xa0, 0x01}, {0x92, 0x01, 0x02},
+	} {
+		if err := CheckStrKeys(data, 4); err != nil {
+			t.Errorf("% x: %v", data, err)
+		}
+	}
+}
+
+func TestCheckRefusesATimestampTheSpecDoesNotDefine(t *testing.T) {
+	for _, data := range [][]byte{
+		{0xd5, 0xff, 0, 1},                            // 2 bytes
+		{0xc7, 0x02, 0xff, 0, 1},                      // 2 bytes, in an ext 8
+		{0xc7, 0x00, 0xff},                            // none
+		{0xd7, 0xff, 0xee, 0x6b, 0x28, 0, 0, 0, 0, 0}, // 8 bytes: 1e9 nanoseconds
+		append([]byte{0xc7, 0x0c, 0xff, 0x3b, 0x9a, 0xca, 0x00}, make([]byte, 8)...), // 12: 1e9
+	} {
+		if err := Check(data, 4); err == nil || !strings.Contains(err.Error(), "timestamp") {
+			t.Errorf("% x: got %v, want a timestamp error", data, err)
+		}
+	}
+	for _, data := range [][]byte{
+		{0xd6, 0xff, 0, 0, 0, 1},
+		{0xd7, 0xff, 0xee, 0x6b, 0x27, 0xfc, 0, 0, 0, 0}, // 999999999 nanoseconds
+		append([]byte{0xc7, 0x0c, 0xff, 0x3b, 0x9a, 0xc9, 0xff}, make([]byte, 8)...),
+		{0xd5, 0x05, 0, 1}, // another extension of 2 bytes
+	} {
+		if err := Check(data, 4); err != nil {
+			t.Errorf("% x: %v", data, err)
 		}
 	}
 }

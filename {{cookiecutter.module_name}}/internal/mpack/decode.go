@@ -45,7 +45,7 @@ func Map(data []byte) ([]Entry, error) {
 		if !ok {
 			return nil, ErrNotMap
 		}
-		end, err := skip(data, next, MaxNesting)
+		end, err := skip(data, next, MaxNesting, false)
 		if err != nil {
 			return nil, err
 		}
