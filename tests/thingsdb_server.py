@@ -29,6 +29,9 @@ tree it compiled against the archive). It reaches the stand-in for GitHub (fake_
 way any unmodified server can be made to: libcurl honours ``https_proxy``, and the stand-in's
 throwaway CA is added to the trust bundle libcurl reads, bind-mounted over the system's in a
 user namespace of the server's own (``unshare -rm``: no root needed, nothing changes outside).
+
+start_cluster() makes several such nodes one cluster on loopback, as an operator would: the
+first with ``--init``, the others with ``--secret``, joined with ``new_node()``.
 """
 
 from __future__ import annotations
@@ -575,6 +578,10 @@ class Node:
     survivors: list[int] = field(default_factory=list)  # modules still running after stop()
     # The trust bundle the server's processes see; default: the system's plus the stand-in's CA.
     ca_bundle: Path | None = None
+    # Set: the node starts empty with this one-time secret and waits to be joined to a cluster
+    # (``--secret``) instead of starting one of its own (``--init``); see start_cluster().
+    secret: str = ""
+    node_port: int = 0  # where other nodes reach it (chosen at start, like client_port)
 
     @property
     def modules_path(self) -> Path:
@@ -593,6 +600,7 @@ class Node:
 
     def _write_config(self) -> Path:
         self.client_port, node_port = free_port(), free_port()
+        self.node_port = node_port
         config = self.home / "thingsdb.conf"
         config.write_text(
             "[thingsdb]\n"
@@ -624,7 +632,7 @@ class Node:
                 isolated_command(
                     [
                         str(self.binary),
-                        "--init",
+                        *(("--secret", self.secret) if self.secret else ("--init",)),
                         "--config",
                         str(config),
                         "--log-level",
@@ -642,10 +650,7 @@ class Node:
             log.close()
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self.process.poll() is None:
-                if (
-                    f"start listening for client connections on TCP port {self.client_port}"
-                    in self.log()
-                ):
+                if self._listening() in self.log():
                     break
                 time.sleep(0.05)
             else:
@@ -660,6 +665,13 @@ class Node:
                 self.stop()
                 raise RuntimeError(f"ThingsDB did not start; its log:\n{self.log()[-6000:]}")
             return
+
+    def _listening(self) -> str:
+        """The log line that says the node has started: one waiting to join a cluster listens
+        only for nodes until it has been joined (then for clients too)."""
+        if self.secret:
+            return f"start listening for node connections on TCP port {self.node_port}"
+        return f"start listening for client connections on TCP port {self.client_port}"
 
     def client(self) -> Client:
         deadline = time.monotonic() + 20
@@ -727,3 +739,53 @@ def require_server(version: str | None = None) -> ServerBuild:
         return build_server(version)
     except ServerUnavailable as exc:
         pytest.skip(str(exc))
+
+
+# --- a cluster ---
+
+CLUSTER_SECRET = "template-tests-join"  # the one-time secret the joining nodes start with
+
+
+def nodes_info(client: Client) -> list[dict[str, Any]]:
+    """Every node of the cluster as the node behind client knows it (``nodes_info()``)."""
+    return client.query("nodes_info();", scope="@node")
+
+
+def wait_cluster_ready(client: Client, count: int, timeout: float = 120) -> None:
+    """Wait until the node behind client knows count nodes and sees each one READY."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = nodes_info(client)
+        if len(info) == count and all(node.get("status") == "READY" for node in info):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the cluster is not ready: {info}")
+        time.sleep(0.2)
+
+
+def start_cluster(nodes: list[Node], timeout: float = 120) -> None:
+    """Start unstarted nodes as one cluster on loopback, as an operator grows one: the first
+    starts a ThingsDB of its own (``--init``), each other one starts empty with a one-time
+    secret (``--secret``) and is joined with ``new_node(secret, address, port)`` in @thingsdb.
+    A node is joined only when every node before it is READY: ThingsDB refuses to add one while
+    another is still connecting or synchronising. Stopping them stays with the caller."""
+    first, *others = nodes
+    first.start()
+    client = first.client()
+    wait_cluster_ready(client, 1, timeout)
+    for count, node in enumerate(others, start=2):
+        node.secret = node.secret or CLUSTER_SECRET
+        node.start()
+        client.query(
+            f"new_node({node.secret!r}, '127.0.0.1', {node.node_port});", scope="@thingsdb"
+        )
+        # Joined, it takes the cluster's data, then listens for clients.
+        deadline = time.monotonic() + timeout
+        listening = f"start listening for client connections on TCP port {node.client_port}"
+        while listening not in node.log():
+            if node.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"node {count} did not join; its log:\n{node.log()[-6000:]}")
+            time.sleep(0.1)
+        wait_cluster_ready(client, count, timeout)
+    for node in others:  # each node sees the whole cluster, not only the first
+        wait_cluster_ready(node.client(), len(nodes), timeout)
