@@ -193,6 +193,10 @@ THINGSDB_OPTION_ARGUMENTS = frozenset({"load", "deep"})
 OPTIONS_ARGUMENT = "options"
 # Python keywords cannot name a handler's parameter; `self` is taken by methods.
 PYTHON_RESERVED = frozenset(keyword.kwlist) | {"self"}
+# The longest argument name of a Python module: a handler's parameter is the argument's name
+# (the loop passes arguments by it), and the placeholder writes it twice on one line of
+# main.py (`"name": name,`, indented 8) within the 100 columns ruff allows.
+PYTHON_ARGUMENT_LONGEST = 43
 # The integers ThingsDB reads in module.json: yajl refuses beyond LLONG_MAX either way, so
 # -2**63 (which int64 holds) is out too.
 INT64 = (-(2**63 - 1), 2**63 - 1)
@@ -312,7 +316,9 @@ def py_value(value: Any) -> str:
         return "[" + ", ".join(py_value(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{py_value(k)}: {py_value(v)}" for k, v in value.items()) + "}"
-    return repr(value)  # None, True, False, int, float
+    if isinstance(value, float):
+        return repr(value).replace("e+", "e")  # 1e300: ruff format drops an exponent's +
+    return repr(value)  # None, True, False, int
 
 
 def thingsdb_value(value: Any) -> str:
@@ -482,7 +488,10 @@ def _py_layout(node: Any, indent: str, lead: str, trail: str, exploded=False) ->
         # A word longer than a line (a long function name) stays whole.
         inner = [line + ("  # noqa: E501" if len(line) > _PY_LINE else "") for line in inner]
         return [indent + lead + "(", *inner, indent + ")" + trail]
-    if isinstance(node, str) or (len(flat) <= _PY_LINE and not exploded):
+    if isinstance(node, str):
+        # A literal ruff cannot split (a long string or name): whole, on a line too long.
+        return [flat + ("  # noqa: E501" if len(flat) > _PY_LINE else "")]
+    if len(flat) <= _PY_LINE and not exploded:
         return [flat]
     open_, items, close, is_call = node
     inner = indent + "    "
@@ -497,6 +506,82 @@ def _py_layout(node: Any, indent: str, lead: str, trail: str, exploded=False) ->
     for item_lead, item in items:
         lines += _py_layout(item, inner, item_lead, ",")
     return lines + [tail]
+
+
+# The Python annotation of each ThingsDB type, as the loop checks it.
+PY_ANNOTATIONS = {
+    "str": "str",
+    "bytes": "bytes",
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "list": "list[Any]",
+    "thing": "dict[str, Any]",
+    "any": "Any",
+}
+
+
+def py_handler_def(signature: dict[str, Any], python_name: str, returns: str) -> str:
+    """main.py's ``async def`` line(s) of a placeholder, as ruff formats them.
+
+    On one line when it fits; else the parameters on one indented line when they fit (a single
+    one with a trailing comma); else one a line, each laid out like a value of the examples (a
+    long list default split, a long string whole with ``# noqa: E501``).
+    """
+    items: list[tuple[str, Any]] = []
+    for a in signature["arguments"]:
+        nullable = a["optional"] and a["default"] is None and a["type"] != "any"
+        lead = f"{a['name']}: {PY_ANNOTATIONS[a['type']]}" + (" | None" if nullable else "")
+        # The default as given: a float argument's `= 2` stays 2, so the doc sync writes from
+        # the code keeps reading `= 2` (the loop hands the handler 2.0).
+        items.append((lead + " = ", _py_node(a["default"])) if a["optional"] else ("", lead))
+    if signature["options"]:
+        items += [("", "*"), ("", "options: dict[str, Any]")]
+    head, tail = f"async def {python_name}(", f") -> {returns}:"
+    flat = ", ".join(lead + _py_flat(node) for lead, node in items)
+    if not items or len(head + flat + tail) <= _PY_LINE:
+        return head + flat + tail
+    if len("    " + flat) <= _PY_LINE:
+        return f"{head}\n    {flat}{',' if len(items) == 1 else ''}\n{tail}"
+    lines = [head]
+    for lead, node in items:
+        lines += _py_layout(node, "    ", lead, ",")
+    return "\n".join([*lines, tail])
+
+
+# Where a docstring line may break inside a piece: at a lone space between two words.
+_DOC_BREAK = re.compile(r"(?<=\S) (?=\S)")
+
+
+def py_docstring_text(text: str, indent: str) -> str:
+    """A signature as the text of a docstring (after its opening quotes), within 100 columns.
+
+    Wrapped after the commas between arguments; a long name's `name(` alone on the first line;
+    a piece too long for a line (a long default) broken at its spaces, so that a line still too
+    long is a single word, which the line length rule lets be. Backslashes and triple quotes
+    are kept literally.
+    """
+    escaped = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    pieces = [(", ", piece) for piece in escaped.split(", ")]
+    pieces[0] = ("", pieces[0][1])
+    head = pieces[0][1].split("(", 1)
+    if len(indent + '"""' + pieces[0][1]) > 99 and len(head) == 2:
+        pieces[:1] = [("", head[0] + "("), ("", head[1])]
+    lines: list[str] = []
+    line = indent + '"""'
+    for number, (separator, piece) in enumerate(pieces):
+        if number == 0 or len(line + separator + piece) <= 99:
+            line += separator + piece
+            continue
+        lines.append(line + separator.strip())
+        line = indent
+        for word in _DOC_BREAK.split(piece):
+            if line != indent and len(line + " " + word) > 99:
+                lines.append(line)
+                line = indent
+            line += (" " if line != indent else "") + word
+    lines.append(line)
+    return "\n".join(lines)[len(indent) + 3 :]
 
 
 def py_examples_decorator(signature: dict[str, Any], python_name: str) -> str:
@@ -598,6 +683,18 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+class _Underflow(ValueError):
+    """A JSON number too small for a 64-bit float, which reads as 0."""
+
+
+def _read_float(text: str) -> float:
+    value = float(text)
+    # 1e-400 would silently become the default 0.0.
+    if value == 0 and re.search(r"[1-9]", text.lower().partition("e")[0]):
+        raise _Underflow(text)
+    return value
+
+
 def _default_value_problem(value: Any, depth: int = 0) -> str | None:
     """What in a default (at any depth) the module.json, Python and Go it lands in cannot hold."""
     if depth > MAX_DEFAULT_NESTING:
@@ -644,10 +741,16 @@ def parse_argument(function: str, text: str) -> Argument:
         value = json.loads(
             default,
             parse_constant=_refuse_constant,
+            parse_float=_read_float,
             object_pairs_hook=lambda pairs: dict(sorted(pairs, key=lambda pair: pair[0])),
         )
     except RecursionError:
         raise SignatureError(f"the default of {name!r} nests too deeply") from None
+    except _Underflow as exc:
+        raise SignatureError(
+            f"the default of {name!r} holds {exc}, a number too small for a 64-bit float "
+            "(it would be 0)"
+        ) from None
     except ValueError:
         raise SignatureError(
             f"the default of {name!r}, {default.strip()!r}, is not a JSON literal "
@@ -796,6 +899,12 @@ def _signature_problems(signature: Signature, language: str) -> list[str]:
         if signature.options and arg == OPTIONS_ARGUMENT:
             problems.append(
                 f"argument {arg!r} is the name the `*` thing of extra properties arrives under"
+            )
+        if language == "python" and len(arg) > PYTHON_ARGUMENT_LONGEST:
+            problems.append(
+                f"argument {arg[:20]}... has {len(arg)} characters; a Python module's argument "
+                f"names have at most {PYTHON_ARGUMENT_LONGEST} (each is a parameter of its "
+                "handler, written twice on a line of main.py)"
             )
         if language == "python" and arg in PYTHON_RESERVED:
             problems.append(f"argument {arg!r} is a Python keyword; rename it")
@@ -1144,6 +1253,22 @@ def string_literal(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+def go_string_literal(value: Any) -> str:
+    """A Go string literal holding ``value`` exactly: :func:`string_literal`, with U+FEFF
+    escaped, as Go refuses a byte order mark anywhere but at the start of a file."""
+    return string_literal(value).replace("\ufeff", "\\ufeff")
+
+
+def go_comment(doc: str) -> str:
+    """A signature in a Go doc comment as gofmt leaves it.
+
+    gofmt rewrites `''` and ``` `` ``` in doc comments as typographic quotes, and Go refuses a
+    raw U+FEFF anywhere. All three occur only inside the signature's JSON strings (names have
+    no quotes), where JSON's escapes spell the same characters.
+    """
+    return doc.replace("\ufeff", "\\ufeff").replace("''", "'\\u0027").replace("``", "`\\u0060")
+
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
 
 
@@ -1165,6 +1290,18 @@ def py_assignment(name: str, text: str) -> str:
         line += word
     lines.append(line)
     return f"{name} = (\n" + "".join(f"    {string_literal(part)}\n" for part in lines) + ")"
+
+
+def py_constant(name: str, value: Any, indent: str = "") -> str:
+    """``name = "value"`` as ruff format writes it: on one line when it fits, else the value in
+    parentheses on a line of its own when that fits, else on one line with ``# noqa: E501``."""
+    literal = py_literal(value)
+    line = f"{indent}{name} = {literal}"
+    if len(line) <= _PY_LINE:
+        return line
+    if len(indent) + 4 + len(literal) <= _PY_LINE:
+        return f"{indent}{name} = (\n{indent}    {literal}\n{indent})"
+    return line + "  # noqa: E501"
 
 
 def go_format(template: str) -> str:
@@ -1276,7 +1413,8 @@ class AnswersExtension(Extension):
             signatures=lambda text: [f.as_dict() for f in parse_functions(text)],
             manifest_json=render_manifest,
             py_string=string_literal,
-            go_string=string_literal,
+            go_string=go_string_literal,
+            go_comment=go_comment,
             go_name=go_name,
             py_value=py_value,
             thingsdb_value=thingsdb_value,
@@ -1285,10 +1423,13 @@ class AnswersExtension(Extension):
             md_code=md_code,
             go_format=go_format,
             py_assignment=py_assignment,
+            py_constant=py_constant,
             options_sample=options_sample,
             placeholder_examples=placeholder_examples,
             readme_functions=readme_functions,
             py_examples_decorator=py_examples_decorator,
+            py_handler_def=py_handler_def,
+            py_docstring_text=py_docstring_text,
         )
         environment.globals["answers_module_dir"] = str(Path(__file__).resolve().parent)
         # The table of generated files (language, owner, what): the README's files table.

@@ -58,11 +58,12 @@ var functions = []module.Function[Config]{
 {{- go.examples(fn, "\t\t") }}
 	),
 {%- endfor %}
-}
+{%- if handled %}
+{% endif %}}
 {%- for fn in handled %}
 {%- set optional = fn.arguments | selectattr("optional") | list %}
 
-// {{ fn.go_name }}Args are the arguments of {{ fn.doc }}.
+// {{ fn.go_name }}Args are the arguments of {{ fn.doc | go_comment }}.
 {%- set fields = [] %}
 {%- for a in fn.arguments %}{% set _ = fields.append([a.go_field, go_type(a), '`msgpack:"' ~ a.name ~ (",optional" if a.optional else "") ~ '"`']) %}{% endfor %}
 {%- if fn.options %}{% set _ = fields.append(["Options", "map[string]any", '`msgpack:"*"`']) %}{% endif %}
@@ -90,7 +91,7 @@ func ({{ fn.go_name }}Args) Defaults() {{ fn.go_name }}Args {
 }
 {%- endif %}
 
-// handle{{ fn.go_name }} serves {{ cookiecutter.module_name }}.{{ fn.doc }}.
+// handle{{ fn.go_name }} serves {{ cookiecutter.module_name }}.{{ fn.doc | go_comment }}.
 {%- if fn.bare %}
 // It returns value{% if cookiecutter.needs_config %}, with the configured prefix in front when value is a
 // string{% endif %}. Replace it with the function's real work.

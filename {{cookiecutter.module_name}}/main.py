@@ -19,11 +19,12 @@ belongs to the protocol: log with ``logging`` (stderr), never print.
 from __future__ import annotations
 {% if cookiecutter.needs_config %}
 import logging
-{%- endif %}
 from typing import Any
-{% if cookiecutter.needs_config %}
+
 from timod import TypeError as TiTypeError
 from timod import ValueError as TiValueError
+{% elif handled %}
+from typing import Any
 {% endif %}
 from timod_loop import {% if handled %}Example, {% endif %}Module
 {% set name_literal = cookiecutter.module_name | py_string %}
@@ -77,12 +78,11 @@ async def on_config(value: Any) -> None:
 {%- endif %}
 {%- for f in handled %}
 {%- set name = py.names[f.name] %}
-{%- set params = code.parameters(f) %}
 
 
 {{ f | py_examples_decorator(name) }}
-{{ code.bracketed("", "async def " ~ name ~ "(", (params.split("\x00") if params else []), ") -> " ~ ("Any" if f.bare else "dict[str, Any]") ~ ":", "def") }}
-    """{{ code.docstring_text(f.doc, "    ") }}
+{{ f | py_handler_def(name, "Any" if f.bare else "dict[str, Any]") }}
+    """{{ f.doc | py_docstring_text("    ") }}
 
 {%- if f.bare %}
 

@@ -254,7 +254,8 @@ def test_configuration_is_accepted_and_applied(module):
     module.wait_configured()
 {%- set bare = cookiecutter.functions | signatures | rejectattr("closure") | selectattr("bare") | list %}
 {%- if bare %}
-    prefixed = {{ bare[0].name | py_string }}  # its placeholder answers with the prefix
+    # Its placeholder answers with the prefix.
+{{ "prefixed" | py_constant(bare[0].name, "    ") }}
     if prefixed in main.module.functions():
         assert module.call(prefixed, ["x"]) == GOOD_CONFIGURATION["prefix"] + "x"
 {%- endif %}

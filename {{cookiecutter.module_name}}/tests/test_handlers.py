@@ -51,8 +51,12 @@ def test_example(name, number, example):
 {%- set name = py.names[bare[0].name] %}
 
 
+# A function whose answer shows the configured prefix.
+{{ "PREFIXED" | py_constant(bare[0].name) }}
+
+
 def test_{{ name }}_prefix(monkeypatch):
     monkeypatch.setattr(main, "config", main.Config(prefix="> "))
-    assert call({{ bare[0].name | py_string }}, ["x"]) == {"answer": "> x"}
-    assert call({{ bare[0].name | py_string }}, [7]) == {"answer": 7}
+    assert call(PREFIXED, ["x"]) == {"answer": "> x"}
+    assert call(PREFIXED, [7]) == {"answer": 7}
 {%- endif %}
