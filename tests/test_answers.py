@@ -242,6 +242,8 @@ BAD_ANSWERS = [
     ({"language": "go", "functions": "f(defaults: int = 1)"}, "functions", "a method of"),
     ({"functions": 'f(t: thing = {"a": {"b": 1}})'}, "functions", "which ThingsDB sends empty"),
     ({"functions": 'f(l: list = [{"a": {"b": 1}}])'}, "functions", "which ThingsDB sends empty"),
+    ({"functions": "f(a: float = 1e-400)"}, "functions", "too small for a 64-bit float"),
+    ({"functions": f"f({'a' * 44}: int)"}, "functions", "at most 43"),
 ]
 
 
