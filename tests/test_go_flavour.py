@@ -113,8 +113,17 @@ GO_FILES = {
     ".editorconfig",
 }
 # The packages under internal/: the machinery, the peer, the module.json rules, value text,
-# the local node of `go run ./tools/dev`.
-INTERNAL_PACKAGES = {"module", "mpack", "peer", "wire", "manifest", "valuetext", "devnode"}
+# the local node of `go run ./tools/dev`, the release build both tools/build and it use.
+INTERNAL_PACKAGES = {
+    "module",
+    "mpack",
+    "peer",
+    "wire",
+    "manifest",
+    "valuetext",
+    "devnode",
+    "gobuild",
+}
 # Every package `go test ./...` must find tests in (others may be added).
 TESTED_PACKAGES = {
     "",
@@ -123,6 +132,7 @@ TESTED_PACKAGES = {
     "/internal/peer",
     "/internal/wire",
     "/internal/devnode",
+    "/internal/gobuild",
     "/internal/valuetext",
     "/tools/build",
     "/tools/dev",
@@ -546,15 +556,15 @@ def test_go_mod_pins_go_timod_and_msgpack(baked):
 
 
 def test_build_tool_and_peer_are_not_rendered_by_jinja(baked):
-    # They hold no template syntax but the import path of internal/valuetext, so the baked copy
-    # is the template's file byte for byte, that path rendered.
+    # They hold no template syntax but the module's import path (of internal/valuetext and
+    # internal/gobuild), so the baked copy is the template's file byte for byte, that rendered.
     project = baked(language="go")
-    valuetext = '"{{ cookiecutter.go_module_path }}/internal/valuetext"'
-    rendered = f'"{project.context["go_module_path"]}/internal/valuetext"'
+    module_path = '"{{ cookiecutter.go_module_path }}/internal/'
+    rendered = f'"{project.context["go_module_path"]}/internal/'
     names = ["tools/build/main.go", "tools/build/main_test.go", "tools/peer/main_test.go"]
     names += [f"internal/peer/{p.name}" for p in (PROJECT_TEMPLATE_DIR / "internal/peer").iterdir()]
     for name in names:
-        template = (PROJECT_TEMPLATE_DIR / name).read_text("utf-8").replace(valuetext, rendered)
+        template = (PROJECT_TEMPLATE_DIR / name).read_text("utf-8").replace(module_path, rendered)
         assert project.file(name).read_text("utf-8") == template
 
 

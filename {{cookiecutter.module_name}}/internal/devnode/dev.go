@@ -133,6 +133,9 @@ func (d *session) run(ctx context.Context) error {
 	if err := CheckPort(d.Port); err != nil {
 		return err
 	}
+	if cfg.Platforms, err = ReadPlatforms(d.Dir); err != nil {
+		return err
+	}
 
 	started := time.Now()
 	if d.tmp, err = os.MkdirTemp("", "timod-dev-"); err != nil {

@@ -61,6 +61,10 @@ func TestManifestFile(t *testing.T) {
 }
 
 func TestPlatformFromUname(t *testing.T) {
+	table, err := ReadPlatforms("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct{ sys, machine, key, goarch, goarm string }{
 		{"Linux", "x86_64", "linux/amd64", "amd64", ""},
 		{"Linux", "aarch64", "linux/aarch64", "arm64", ""},
@@ -69,12 +73,12 @@ func TestPlatformFromUname(t *testing.T) {
 		{"Darwin", "arm64", "darwin/arm64", "arm64", ""},
 		{"FreeBSD", "amd64", "freebsd/amd64", "amd64", ""},
 	} {
-		p, err := platformFromUname(c.sys, c.machine)
+		p, err := platformFromUname(c.sys, c.machine, table)
 		if err != nil || p.Key != c.key || p.GOARCH != c.goarch || p.GOARM != c.goarm {
 			t.Errorf("%s %s: %+v, %v", c.sys, c.machine, p, err)
 		}
 	}
-	if _, err := platformFromUname("Linux", "mips"); err == nil {
+	if _, err := platformFromUname("Linux", "mips", table); err == nil {
 		t.Error("mips has a build")
 	}
 }

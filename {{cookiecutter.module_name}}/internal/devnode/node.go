@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"{{ cookiecutter.go_module_path }}/internal/gobuild"
 )
 
 // SystemBundle is the trust bundle libcurl verifies with on Debian and in
@@ -59,6 +61,9 @@ type NodeConfig struct {
 	// Server is a ThingsDB binary to run here under unshare -rm; else
 	// Engine (docker or podman) runs Image as container Name.
 	Server, Engine, Image, Name string
+	// Platforms is the project's platforms.json: the binary the node runs
+	// is built for the entry that lists the node's key.
+	Platforms map[string]gobuild.Platform
 }
 
 // FindEngine is docker or podman, the first on PATH.
@@ -161,7 +166,7 @@ func serverEnv(env []string, proxy string) []string {
 // StartLocal starts the binary cfg.Server with a configuration of its own
 // under unshare -rm, cfg.Bundle mounted over the system's trust bundle.
 func StartLocal(cfg NodeConfig) (*Node, error) {
-	platform, err := hostPlatform()
+	platform, err := hostPlatform(cfg.Platforms)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +268,7 @@ func StartContainer(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		remove() // a container that started after all
 		return nil, fmt.Errorf("%s run %s failed: %s", engine, cfg.Image, firstLine(lastLines(stderr.String(), 1)))
 	}
-	n.Platform = imagePlatform(ctx, cfg.Engine, cfg.Image)
+	n.Platform = imagePlatform(ctx, cfg.Engine, cfg.Image, cfg.Platforms)
 	log, err := os.Create(n.LogPath)
 	if err != nil {
 		remove()

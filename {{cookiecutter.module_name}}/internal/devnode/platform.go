@@ -7,60 +7,63 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
+
+	"{{ cookiecutter.go_module_path }}/internal/gobuild"
 )
 
 // Platform is where the node runs: the key ThingsDB looks up in module.json's
-// main map, and how Go builds for it.
+// main map, and the platforms.json entry to build for it.
 type Platform struct {
-	Key                 string // "linux/amd64", "linux/aarch64", ...
-	GOOS, GOARCH, GOARM string
+	Key string // "linux/amd64", "linux/aarch64", ...
+	gobuild.Platform
 }
 
 // platformFromUname is the platform of a host whose uname -s and -m are
-// sysname and machine, as ThingsDB computes its key (src/util/osarch.c):
-// lowercase, with only x86_64 and i386/i686 renamed.
-func platformFromUname(sysname, machine string) (Platform, error) {
-	goos := strings.ToLower(sysname)
+// sysname and machine: the key as ThingsDB computes it (src/util/osarch.c:
+// lowercase, with only x86_64 and i386/i686 renamed), built as the entry of
+// table (platforms.json) that lists that key.
+func platformFromUname(sysname, machine string, table map[string]gobuild.Platform) (Platform, error) {
 	machine = strings.ToLower(machine)
-	arch := machine
 	switch machine {
 	case "x86_64", "x64":
-		arch = "amd64"
+		machine = "amd64"
 	case "i386", "i686":
-		arch = "386"
+		machine = "386"
 	}
-	p := Platform{Key: goos + "/" + arch, GOOS: goos}
-	switch arch {
-	case "amd64", "386", "arm64":
-		p.GOARCH = arch
-	case "aarch64":
-		p.GOARCH = "arm64"
-	case "armv6l", "arm":
-		p.GOARCH, p.GOARM = "arm", "6"
-	case "armv7l", "armv8l":
-		p.GOARCH, p.GOARM = "arm", "7"
-	default:
-		return Platform{}, fmt.Errorf("no Go build for ThingsDB's platform %s", p.Key)
+	key := strings.ToLower(sysname) + "/" + machine
+	build, ok := gobuild.ForKey(table, key)
+	if !ok {
+		return Platform{}, fmt.Errorf("no Go build for ThingsDB's platform %s in tools/build/platforms.json", key)
 	}
-	return p, nil
+	return Platform{Key: key, Platform: build}, nil
+}
+
+// ReadPlatforms reads the platform table of the project in dir.
+func ReadPlatforms(dir string) (map[string]gobuild.Platform, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "tools", "build", "platforms.json"))
+	if err != nil {
+		return nil, err
+	}
+	return gobuild.ParseTable(data)
 }
 
 // hostPlatform is this machine's platform, where a --server node runs.
-func hostPlatform() (Platform, error) {
+func hostPlatform(table map[string]gobuild.Platform) (Platform, error) {
 	out, err := exec.Command("uname", "-s", "-m").Output()
 	fields := strings.Fields(string(out))
 	if err != nil || len(fields) != 2 {
 		return Platform{}, fmt.Errorf("uname -s -m: %v", err)
 	}
-	return platformFromUname(fields[0], fields[1])
+	return platformFromUname(fields[0], fields[1], table)
 }
 
 // imagePlatform is the platform of a Linux image as the engine reports it
 // (GOARCH names, and v6/v7 for arm); the host's architecture when the
 // engine cannot tell.
-func imagePlatform(ctx context.Context, engine, image string) Platform {
+func imagePlatform(ctx context.Context, engine, image string, table map[string]gobuild.Platform) Platform {
 	machine := map[string]string{"amd64": "x86_64", "386": "i686", "arm64": "aarch64"}[runtime.GOARCH]
 	if runtime.GOARCH == "arm" {
 		machine = "armv7l"
@@ -84,23 +87,18 @@ func imagePlatform(ctx context.Context, engine, image string) Platform {
 			machine = "aarch64"
 		}
 	}
-	p, err := platformFromUname("Linux", machine)
+	p, err := platformFromUname("Linux", machine, table)
 	if err != nil {
-		return Platform{Key: "linux/amd64", GOOS: "linux", GOARCH: "amd64"}
+		p = Platform{Key: "linux/amd64", Platform: gobuild.Platform{GOOS: "linux", GOARCH: "amd64"}}
 	}
 	return p
 }
 
-// buildFlags are tools/build's: the binary the node runs is built as a
-// release's would be.
-var buildFlags = []string{"build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
-
-// Build compiles the module in dir for p into out; the error holds the
+// Build compiles the module in dir for p into out as tools/build does, so
+// the node runs the binary a release would hold; the error holds the
 // compiler's output.
 func Build(ctx context.Context, dir string, p Platform, out string) error {
-	cmd := exec.CommandContext(ctx, "go", append(append([]string{}, buildFlags...), "-o", out, ".")...)
-	cmd.Dir = dir
-	cmd.Env = buildEnv(os.Environ(), p)
+	cmd := gobuild.Command(ctx, "go", dir, p.Platform, out, os.Environ())
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Run(); err != nil {
@@ -142,34 +140,6 @@ func (e *BuildError) lines() (string, []string) {
 	return kept[0], kept[1:]
 }
 
-// buildEnv is env with the target set and everything else that could
-// change the output removed, as tools/build does.
-func buildEnv(env []string, p Platform) []string {
-	drop := map[string]bool{
-		"GOOS": true, "GOARCH": true, "GOARM": true, "GOARM64": true, "GO386": true,
-		"GOAMD64": true, "CGO_ENABLED": true, "GOFLAGS": true, "GOEXPERIMENT": true,
-	}
-	var out []string
-	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
-		if !drop[name] {
-			out = append(out, kv)
-		}
-	}
-	out = append(out, "CGO_ENABLED=0", "GOOS="+p.GOOS, "GOARCH="+p.GOARCH)
-	switch p.GOARCH {
-	case "amd64":
-		out = append(out, "GOAMD64=v1")
-	case "386":
-		out = append(out, "GO386=sse2")
-	case "arm":
-		out = append(out, "GOARM="+p.GOARM)
-	case "arm64":
-		out = append(out, "GOARM64=v8.0")
-	}
-	return out
-}
-
 // Description is what `<module binary> -describe` says of one function.
 type Description struct {
 	Name     string `json:"name"`
@@ -185,7 +155,7 @@ type Description struct {
 func Describe(ctx context.Context, dir string, binary string, p Platform, scratch string) ([]Description, error) {
 	if p.GOOS != runtime.GOOS || p.GOARCH != runtime.GOARCH {
 		binary = scratch
-		host := Platform{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, GOARM: "7"}
+		host := Platform{Platform: gobuild.Platform{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, GOARM: "7"}}
 		if err := Build(ctx, dir, host, binary); err != nil {
 			return nil, err
 		}

@@ -12,15 +12,15 @@
 // A key the table does not know, a file that is not directly in bin/, or one
 // file named for two different platforms stops the build.
 //
-// The builds are reproducible: CGO_ENABLED=0, -trimpath, -buildvcs=false and
-// -ldflags "-s -w -buildid=", with the CPU level of each architecture pinned
-// and GOFLAGS and GOEXPERIMENT cleared, so the same sources and the same Go
-// release give byte-identical binaries on any machine. That is what -check
-// relies on: commit bin/ built with the Go release your CI uses.
+// The builds are reproducible (internal/gobuild, which tools/dev builds with
+// too): the same sources and the same Go release give byte-identical
+// binaries on any machine. That is what -check relies on: commit bin/ built
+// with the Go release your CI uses.
 package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
@@ -36,6 +36,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"{{ cookiecutter.go_module_path }}/internal/gobuild"
 )
 
 // binDir is the folder ThingsDB fetches binaries from; it lists only its top
@@ -45,14 +47,8 @@ const binDir = "bin"
 //go:embed platforms.json
 var platformsJSON []byte
 
-// Platform is one entry of platforms.json: how to build for it, and the
-// module.json "main" keys ThingsDB computes on such hosts.
-type Platform struct {
-	GOOS   string   `json:"goos"`
-	GOARCH string   `json:"goarch"`
-	GOARM  string   `json:"goarm,omitempty"`
-	Keys   []string `json:"keys"`
-}
+// Platform is one entry of platforms.json.
+type Platform = gobuild.Platform
 
 // Target is one binary to build: a file in bin/, its platform and the
 // module.json keys that name it.
@@ -92,7 +88,7 @@ func main() {
 // run builds every target of module.json (into bin/, or into a temporary
 // directory with check) and prints a table of the results.
 func run(check bool, stdout, stderr io.Writer) error {
-	table, err := ParseTable(platformsJSON)
+	table, err := gobuild.ParseTable(platformsJSON)
 	if err != nil {
 		return fmt.Errorf("tools/build/platforms.json: %w", err)
 	}
@@ -139,28 +135,6 @@ func run(check bool, stdout, stderr io.Writer) error {
 		return compare(stderr, built, goVersion)
 	}
 	return warnStale(stderr, targets)
-}
-
-// ParseTable reads platforms.json and checks that no key names two platforms.
-func ParseTable(data []byte) (map[string]Platform, error) {
-	var table map[string]Platform
-	if err := json.Unmarshal(data, &table); err != nil {
-		return nil, err
-	}
-	owner := map[string]string{}
-	for _, id := range sortedKeys(table) {
-		p := table[id]
-		if p.GOOS == "" || p.GOARCH == "" || len(p.Keys) == 0 {
-			return nil, fmt.Errorf("platform %q needs goos, goarch and keys", id)
-		}
-		for _, key := range p.Keys {
-			if other, ok := owner[key]; ok {
-				return nil, fmt.Errorf("key %q belongs to both %q and %q", key, other, id)
-			}
-			owner[key] = id
-		}
-	}
-	return table, nil
 }
 
 // readMain returns module.json's "main" map.
@@ -238,9 +212,7 @@ func checkPath(file string) error {
 
 // build compiles the module at the repository root for t into out.
 func build(goCmd string, t Target, out string) (Built, error) {
-	cmd := exec.Command(goCmd, "build", "-trimpath", "-buildvcs=false",
-		"-ldflags=-s -w -buildid=", "-o", out, ".")
-	cmd.Env = buildEnv(os.Environ(), t.Spec)
+	cmd := gobuild.Command(context.Background(), goCmd, "", t.Spec, out, os.Environ())
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Run(); err != nil {
@@ -252,34 +224,6 @@ func build(goCmd string, t Target, out string) (Built, error) {
 	}
 	sum := sha256.Sum256(data)
 	return Built{Target: t, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}, nil
-}
-
-// buildEnv is env with everything that decides the output for p set, and
-// everything else that could change it removed.
-func buildEnv(env []string, p Platform) []string {
-	drop := map[string]bool{
-		"GOOS": true, "GOARCH": true, "GOARM": true, "GOARM64": true, "GO386": true,
-		"GOAMD64": true, "CGO_ENABLED": true, "GOFLAGS": true, "GOEXPERIMENT": true,
-	}
-	var out []string
-	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
-		if !drop[name] {
-			out = append(out, kv)
-		}
-	}
-	out = append(out, "CGO_ENABLED=0", "GOOS="+p.GOOS, "GOARCH="+p.GOARCH)
-	switch p.GOARCH {
-	case "amd64":
-		out = append(out, "GOAMD64=v1")
-	case "386":
-		out = append(out, "GO386=sse2")
-	case "arm":
-		out = append(out, "GOARM="+p.GOARM)
-	case "arm64":
-		out = append(out, "GOARM64=v8.0")
-	}
-	return out
 }
 
 // printTable prints one line per binary: keys, file, size and sha256.

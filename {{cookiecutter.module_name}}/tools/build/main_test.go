@@ -4,11 +4,13 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"{{ cookiecutter.go_module_path }}/internal/gobuild"
 )
 
 func embeddedTable(t *testing.T) map[string]Platform {
 	t.Helper()
-	table, err := ParseTable(platformsJSON)
+	table, err := gobuild.ParseTable(platformsJSON)
 	if err != nil {
 		t.Fatalf("platforms.json: %v", err)
 	}
@@ -25,14 +27,6 @@ func TestTableIsComplete(t *testing.T) {
 				t.Errorf("%s: key %q is not a %s key", id, key, p.GOOS)
 			}
 		}
-	}
-}
-
-func TestParseTableRefusesSharedKey(t *testing.T) {
-	data := []byte(`{"a/x": {"goos": "a", "goarch": "x", "keys": ["a/x"]},
-		"b/x": {"goos": "b", "goarch": "x", "keys": ["a/x"]}}`)
-	if _, err := ParseTable(data); err == nil {
-		t.Fatal("a key in two platforms was accepted")
 	}
 }
 
@@ -139,18 +133,5 @@ func TestPlanRefuses(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: error is not one line: %q", name, err)
 		}
-	}
-}
-
-func TestBuildEnvPinsTarget(t *testing.T) {
-	env := buildEnv([]string{"HOME=/h", "GOOS=plan9", "GOFLAGS=-race", "GOAMD64=v3"},
-		Platform{GOOS: "linux", GOARCH: "amd64"})
-	want := []string{"HOME=/h", "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOAMD64=v1"}
-	if !reflect.DeepEqual(env, want) {
-		t.Errorf("got %v, want %v", env, want)
-	}
-	env = buildEnv(nil, Platform{GOOS: "linux", GOARCH: "arm", GOARM: "7"})
-	if env[len(env)-1] != "GOARM=7" {
-		t.Errorf("arm env %v lacks GOARM=7", env)
 	}
 }
