@@ -975,6 +975,12 @@ def _not_reserved(answer: str, value: str) -> list[str]:
 _WINDOWS_RESERVED = re.compile(r"(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?", re.IGNORECASE)
 
 
+def go_requirements() -> list[str]:
+    """The modules a generated Go project requires, as its go.mod names them."""
+    text = (PROJECT_TEMPLATE_DIR / "go.mod").read_text(encoding="utf-8")
+    return re.findall(r"^\s+(\S+) v\S+", text, re.MULTILINE)
+
+
 def _go_module_path(answer: str, value: str) -> list[str]:
     """Go's rules for a module path, so that `go build` accepts what the answer gives."""
     if not GO_MODULE_PATH.fullmatch(value):
@@ -982,9 +988,21 @@ def _go_module_path(answer: str, value: str) -> list[str]:
             f"{answer}={value!r}: a Go module path looks like github.com/owner/repo "
             "(lowercase host, no spaces)"
         ]
+    for required in go_requirements():
+        if value == required or value.startswith(required + "/"):
+            return [
+                f"{answer}={value!r}: {required} is a module the project requires; "
+                "give your own repository's path"
+            ]
     for element in value.split("/"):
         if element.startswith(".") or element.endswith("."):
             return [f"{answer}={value!r}: Go refuses the element {element!r} (a dot at an end)"]
+        if element.startswith("-"):
+            # go build reads a package path element starting with - as a flag.
+            return [f"{answer}={value!r}: Go refuses the element {element!r} (a leading -)"]
+        if element == "vendor":
+            # go build takes what is under a vendor element for vendored code.
+            return [f"{answer}={value!r}: Go keeps the element 'vendor' for vendored code"]
         if _WINDOWS_RESERVED.fullmatch(element) or re.search(r"~[0-9]+\Z", element):
             return [
                 f"{answer}={value!r}: Go refuses the element {element!r} (a reserved file name)"

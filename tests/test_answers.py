@@ -244,6 +244,13 @@ BAD_ANSWERS = [
     ({"functions": 'f(l: list = [{"a": {"b": 1}}])'}, "functions", "which ThingsDB sends empty"),
     ({"functions": "f(a: float = 1e-400)"}, "functions", "too small for a 64-bit float"),
     ({"functions": f"f({'a' * 44}: int)"}, "functions", "at most 43"),
+    ({"language": "go", "repo_name": "-x"}, "go_module_path", "a leading -"),
+    (
+        {"language": "go", "go_module_path": "github.com/thingsdb/go-timod"},
+        "go_module_path",
+        "requires",
+    ),
+    ({"language": "go", "go_module_path": "example.com/vendor/x"}, "go_module_path", "vendored"),
 ]
 
 
