@@ -17,6 +17,7 @@ the value and the rule.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import importlib.util
 import json
@@ -38,6 +39,8 @@ from jinja2.ext import Extension
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_TEMPLATE_DIR = TEMPLATE_DIR / "{{cookiecutter.module_name}}"
 PLATFORM_TABLE = PROJECT_TEMPLATE_DIR / "tools" / "build" / "platforms.json"
+# The ThingsDB argument types, one row each: what every runtime, doc and test says of a type.
+TYPE_TABLE = Path(__file__).resolve().parent / "thingsdb_types.json"
 
 
 _tools: dict[str, ModuleType] = {}
@@ -173,6 +176,20 @@ def load_platforms() -> dict[str, dict[str, Any]]:
     return json.loads(PLATFORM_TABLE.read_text(encoding="utf-8"))
 
 
+def _table_value(value: Any) -> Any:
+    """A sample of the type table: JSON has no bytes, so {"$bytes": text} stands for them."""
+    if isinstance(value, dict) and list(value) == ["$bytes"]:
+        return value["$bytes"].encode("utf-8")
+    return value
+
+
+def load_thingsdb_types() -> list[dict[str, Any]]:
+    """The type table: one row per ThingsDB argument type, its samples as Python values."""
+    rows = json.loads(TYPE_TABLE.read_text(encoding="utf-8"))["types"]
+    samples = ("sample", "wrong_sample")
+    return [{**row, **{key: _table_value(row[key]) for key in samples}} for row in rows]
+
+
 def go_name(name: str) -> str:
     """An exported Go identifier for a ThingsDB name: ``get_user`` -> ``GetUser``."""
     parts = [p for p in name.split("_") if p]
@@ -184,8 +201,18 @@ def go_name(name: str) -> str:
 
 # --- function signatures (the ``functions`` answer) ------------------------------------------
 
-# ThingsDB's value types an argument can be declared with; no type means ``any``.
-ARGUMENT_TYPES = ("str", "bytes", "int", "float", "bool", "list", "thing", "any")
+# ThingsDB's value types an argument can be declared with (no type means ``any``), and the
+# columns of their table that the code here reads by type.
+THINGSDB_TYPES = load_thingsdb_types()
+ARGUMENT_TYPES = tuple(t["name"] for t in THINGSDB_TYPES)
+# The Python type a value of each type arrives as (``any`` has none: it takes every value).
+PYTHON_TYPES: dict[str, type] = {
+    t["name"]: getattr(builtins, t["python_type"]) for t in THINGSDB_TYPES if t["python_type"]
+}
+# The field type of a Go arguments struct; the nullable one for an optional argument whose
+# default is null.
+GO_TYPES = {t["name"]: t["go_type"] for t in THINGSDB_TYPES}
+GO_NULLABLE_TYPES = {t["name"]: t["go_nullable_type"] for t in THINGSDB_TYPES}
 # Argument names ThingsDB itself consumes: an argmap item `load` or `deep` sets the call's
 # option of that name and is never sent to the module.
 THINGSDB_OPTION_ARGUMENTS = frozenset({"load", "deep"})
@@ -206,25 +233,10 @@ MAX_DEFAULT_NESTING = 32
 # Methods the generated Go argument structs have, which a field may not shadow.
 GO_ARGS_METHODS = frozenset({"Defaults"})
 # A sample value of each type: used in the generated README, tests and try-out examples.
-SAMPLES: dict[str, Any] = {
-    "str": "hello",
-    "bytes": b"hello",
-    "int": 42,
-    "float": 1.5,
-    "bool": True,
-    "list": [1, 2, 3],
-    "thing": {"key": "value"},
-    "any": "anything",
-}
-# A value of another type, for tests that expect a type_err.
+SAMPLES: dict[str, Any] = {t["name"]: t["sample"] for t in THINGSDB_TYPES}
+# A value of another type, for tests that expect a type_err (none for ``any``).
 WRONG_SAMPLES: dict[str, Any] = {
-    "str": 42,
-    "bytes": 42,
-    "int": "42",
-    "float": "1.5",
-    "bool": "yes",
-    "list": "not a list",
-    "thing": [1, 2],
+    t["name"]: t["wrong_sample"] for t in THINGSDB_TYPES if t["wrong_sample"] is not None
 }
 _NO_DEFAULT = object()
 
@@ -247,6 +259,12 @@ class Argument:
             text += " = " + json.dumps(self.default, ensure_ascii=False)
         return text
 
+    @property
+    def go_type(self) -> str:
+        """The Go field type: one that can be nil for an optional argument defaulting to null."""
+        nullable = self.optional and self.default is None
+        return (GO_NULLABLE_TYPES if nullable else GO_TYPES)[self.type]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -257,6 +275,7 @@ class Argument:
             "wrong_sample": WRONG_SAMPLES.get(self.type),
             "wrong_sample_type": thingsdb_type_name(WRONG_SAMPLES.get(self.type)),
             "go_field": go_name(self.name),
+            "go_type": self.go_type,
         }
 
 
@@ -299,11 +318,9 @@ def thingsdb_type_name(value: Any) -> str:
     """The name ThingsDB gives the type of a value as MessagePack carries it."""
     if value is None:
         return "nil"
-    for kind, name in ((bool, "bool"), (int, "int"), (float, "float"), (str, "str")):
-        if isinstance(value, kind):
-            return name
-    kinds = ((bytes, "bytes"), (list, "list"), (tuple, "list"), (dict, "thing"))
-    return next((name for kind, name in kinds if isinstance(value, kind)), "mpdata")
+    # By exact type, as the Python loop names it: a bool is no int here.
+    names = {kind: name for name, kind in PYTHON_TYPES.items()}
+    return names.get(type(value), "mpdata")
 
 
 def py_value(value: Any) -> str:
@@ -509,16 +526,7 @@ def _py_layout(node: Any, indent: str, lead: str, trail: str, exploded=False) ->
 
 
 # The Python annotation of each ThingsDB type, as the loop checks it.
-PY_ANNOTATIONS = {
-    "str": "str",
-    "bytes": "bytes",
-    "int": "int",
-    "float": "float",
-    "bool": "bool",
-    "list": "list[Any]",
-    "thing": "dict[str, Any]",
-    "any": "Any",
-}
+PY_ANNOTATIONS = {t["name"]: t["python_annotation"] for t in THINGSDB_TYPES}
 
 
 def py_handler_def(signature: dict[str, Any], python_name: str, returns: str) -> str:
@@ -674,8 +682,8 @@ def _default_fits(type_: str, value: Any) -> bool:
         )
     if type_ == "float":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
-    kinds = {"str": str, "bool": bool, "list": list, "thing": dict}
-    return type_ in kinds and isinstance(value, kinds[type_])
+    # bytes have no JSON literal: parse_argument allows them null only.
+    return type_ in PYTHON_TYPES and isinstance(value, PYTHON_TYPES[type_])
 
 
 def _refuse_constant(name: str) -> Any:
@@ -1462,6 +1470,7 @@ class AnswersExtension(Extension):
         environment.globals["max_body_mib"] = MAX_BODY_MIB
         environment.globals["thingsdb_releases"] = THINGSDB_RELEASES
         environment.globals["argument_errors"] = ARGUMENT_ERRORS
+        environment.globals["thingsdb_types"] = THINGSDB_TYPES  # hooks/thingsdb_types.json
         environment.globals["thingsdb_max_package"] = THINGSDB_MAX_PACKAGE
         self._literals: list[str] = []
         environment.globals["_answer_literal"] = self._literals.__getitem__

@@ -7,18 +7,10 @@
 {%- else %}{{ v }}
 {%- endif -%}
 {%- endmacro -%}
-{%- macro go_type(a) -%}
-{%- set nullable = a.optional and a.default is none -%}
-{%- if a.type == "str" %}{{ "*" if nullable }}string
-{%- elif a.type == "bytes" %}[]byte
-{%- elif a.type == "int" %}{{ "*" if nullable }}int64
-{%- elif a.type == "float" %}{{ "*" if nullable }}float64
-{%- elif a.type == "bool" %}{{ "*" if nullable }}bool
-{%- elif a.type == "list" %}[]any
-{%- elif a.type == "thing" %}map[string]any
-{%- else %}any
-{%- endif -%}
-{%- endmacro -%}
+{#- The types whose nullable Go type is a pointer, and those that can be nil themselves. -#}
+{%- set go_types = thingsdb_types | map(attribute="go_type") | list -%}
+{%- set pointed = thingsdb_types | rejectattr("go_nullable_type", "in", go_types) | list -%}
+{%- set nilable = thingsdb_types | selectattr("go_nullable_type", "in", go_types) | map(attribute="go_type") | list -%}
 package main
 
 // The functions this module exposes. Each one has a struct of its arguments,
@@ -28,13 +20,14 @@ package main
 // Options field; the defaults) and its part of README.md. Closures exposed
 // in module.json run in ThingsDB itself and have nothing here.
 //
-// Argument types: str string, bytes []byte, int int64, float float64, bool
-// bool, list []any, thing map[string]any, any any. An optional argument is
-// tagged ",optional"; a call that leaves it out gets its value from the
-// struct's Defaults method, and one whose default is null is a pointer
-// (*string, *int64, ...; []byte, []any, map[string]any and any can be nil
-// themselves). The arguments are checked against their types before a
-// handler runs; integers inside list, thing and any values are int64.
+// {% filter replace("\n", " ") | wordwrap(74, break_long_words=false, wrapstring="\n// ") -%}
+Argument types: {% for t in thingsdb_types %}{{ t.name }} {{ t.go_type }}{{ ", " if not loop.last }}{% endfor %}. An
+optional argument is tagged ",optional"; a call that leaves it out gets its value from the
+struct's Defaults method, and one whose default is null is a pointer ({{ pointed |
+map(attribute="go_nullable_type") | join(", ") }}; {{ nilable[:-1] | join(", ") }} and {{ nilable[-1] }} can be
+nil themselves). The arguments are checked against their types before a handler runs;
+integers inside list, thing and any values are {{ thingsdb_types | selectattr("name", "eq", "int") | map(attribute="go_type") | first }}.
+{%- endfilter %}
 //
 // A handler returns the value to send back, or an error: module.Errorf for a
 // ThingsDB error of your choice, any other error becomes an operation error.
@@ -65,7 +58,7 @@ var functions = []module.Function[Config]{
 
 // {{ fn.go_name }}Args are the arguments of {{ fn.doc | go_comment }}.
 {%- set fields = [] %}
-{%- for a in fn.arguments %}{% set _ = fields.append([a.go_field, go_type(a), '`msgpack:"' ~ a.name ~ (",optional" if a.optional else "") ~ '"`']) %}{% endfor %}
+{%- for a in fn.arguments %}{% set _ = fields.append([a.go_field, a.go_type, '`msgpack:"' ~ a.name ~ (",optional" if a.optional else "") ~ '"`']) %}{% endfor %}
 {%- if fn.options %}{% set _ = fields.append(["Options", "map[string]any", '`msgpack:"*"`']) %}{% endif %}
 {%- if fields %}
 {%- set name_width = fields | map("first") | map("length") | max %}

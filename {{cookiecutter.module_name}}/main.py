@@ -7,10 +7,12 @@ Each ``@module.function`` below answers the function of its name in module.json'
 with examples: calls and what they answer (``Example(args, answer=...)``, or ThingsDB's error
 ``Example(args, error="type_err", message="...")``). The tests call every example, and
 ``python tools/manifest.py sync`` writes module.json's "exposes" and the README from this file.
-Before it runs, timod_loop.py checks the request against its annotations (str, bytes, int,
-float, bool, list[Any], dict[str, Any] for a thing, Any, each optionally ``| None``): a missing
+{% filter replace("\n", " ") | wordwrap(96, break_long_words=false, break_on_hyphens=false) -%}
+Before it runs, timod_loop.py checks the request against its annotations ({{ thingsdb_types |
+map(attribute="python_annotation") | join(", ") }}, each optionally ``| None``): a missing
 argument or a wrong type never reaches your code. A trailing ``*, options`` takes the thing of
 extra properties. Raise timod's errors (``timod.ValueError(...)``) to answer with one.
+{%- endfilter %}
 
 ThingsDB starts this file as ``python main.py`` and talks to it over stdin and stdout, so stdout
 belongs to the protocol: log with ``logging`` (stderr), never print.

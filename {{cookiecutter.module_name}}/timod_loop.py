@@ -466,26 +466,19 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # The name ThingsDB gives each type MessagePack decodes to; anything else is `mpdata`.
 THINGSDB_TYPE_NAMES: dict[type, str] = {
     type(None): "nil",
-    bool: "bool",
-    int: "int",
-    float: "float",
-    str: "str",
-    bytes: "bytes",
-    list: "list",
-    dict: "thing",
+{%- for t in thingsdb_types if t.python_type %}
+    {{ t.python_type }}: {{ t.name | py_string }},
+{%- endfor %}
 }
 # The ThingsDB type checked for each Python type an argument can be annotated with.
 CHECKED_TYPES: dict[Any, str] = {
-    str: "str",
-    bytes: "bytes",
-    int: "int",
-    float: "float",
-    bool: "bool",
-    list: "list",
-    dict: "thing",
-    Any: "any",
-    object: "any",
+{%- for t in thingsdb_types %}
+    {{ t.python_type or t.python_annotation }}: {{ t.name | py_string }},
+{%- endfor %}
+    object: "any",  # as Any: every value is an object
 }
+# The annotations a handler's parameters can have, for the error that names them.
+ANNOTATIONS = {{ thingsdb_types | map(attribute="python_annotation") | join(", ") | py_string }}
 # Union types written `X | None` (Python 3.10 and newer); typing.Union covers Optional[X].
 UNION_TYPES = (Union, getattr(types, "UnionType", Union))
 
@@ -663,8 +656,8 @@ def read_function(name: str, handler: Callable[..., Any]) -> tuple[Function | No
         text = parameter.annotation if isinstance(parameter.annotation, str) else members
         if len(kinds) != 1 or kinds[0] is None:
             problems.append(
-                f"{label}: cannot check the annotation {text}; use str, bytes, int, float, "
-                "bool, list[Any], dict[str, Any] or Any, each optionally `| None`"
+                f"{label}: cannot check the annotation {text}; use one of {ANNOTATIONS}, "
+                "each optionally `| None`"
             )
             continue
         if parameter.kind is parameter.KEYWORD_ONLY:

@@ -1,3 +1,6 @@
+{%- import "go_code.jinja" as go -%}
+{#- The types whose nullable Go type is a pointer: the others can be nil themselves. -#}
+{%- set pointed = thingsdb_types | rejectattr("go_nullable_type", "in", thingsdb_types | map(attribute="go_type") | list) | list -%}
 package module
 
 import (
@@ -15,35 +18,25 @@ import (
 type kind int
 
 const (
-	kindAny kind = iota
-	kindStr
-	kindBytes
-	kindInt
-	kindFloat
-	kindBool
-	kindList
-	kindThing
+{%- for t in thingsdb_types %}
+	kind{{ t.name | go_name }}{% if loop.first %} kind = iota{% endif %}
+{%- endfor %}
 )
 
-var kindNames = [...]string{"any", "str", "bytes", "int", "float", "bool", "list", "thing"}
+var kindNames = [...]string{ {{- thingsdb_types | map(attribute="name") | map("go_string") | join(", ") -}} }
 
 func (k kind) String() string { return kindNames[k] }
 
 // fieldKinds maps the Go type of an argument field to its ThingsDB type;
 // pointers let an optional argument whose default is null be nil.
 var fieldKinds = map[reflect.Type]kind{
-	reflect.TypeFor[any]():            kindAny,
-	reflect.TypeFor[string]():         kindStr,
-	reflect.TypeFor[*string]():        kindStr,
-	reflect.TypeFor[[]byte]():         kindBytes,
-	reflect.TypeFor[int64]():          kindInt,
-	reflect.TypeFor[*int64]():         kindInt,
-	reflect.TypeFor[float64]():        kindFloat,
-	reflect.TypeFor[*float64]():       kindFloat,
-	reflect.TypeFor[bool]():           kindBool,
-	reflect.TypeFor[*bool]():          kindBool,
-	reflect.TypeFor[[]any]():          kindList,
-	reflect.TypeFor[map[string]any](): kindThing,
+{%- set pairs = [] %}
+{%- for t in thingsdb_types %}
+{%- for go_type in [t.go_type, t.go_nullable_type] | unique %}
+{%- set _ = pairs.append(["reflect.TypeFor[" ~ go_type ~ "]()", "kind" ~ t.name | go_name]) %}
+{%- endfor %}
+{%- endfor %}
+{{- go.keyed(pairs, "\t") }}
 }
 
 // field is one argument of a function: a field of its arguments struct.
@@ -51,7 +44,7 @@ type field struct {
 	name        string // the argmap name, from the msgpack tag
 	index       int    // in the struct
 	kind        kind
-	ptr         bool // a *string, *int64, *float64 or *bool
+	ptr         bool // a {{ (pointed | map(attribute="go_nullable_type") | list)[:-1] | join(", ") }} or {{ pointed[-1].go_nullable_type }}
 	optional    bool // tagged ",optional": a call may leave it out
 	nullDefault bool // optional, and its default is nil
 }
@@ -69,7 +62,7 @@ type argsType struct {
 // the functions with module.json.
 type Argument struct {
 	Name     string // the argmap name
-	Type     string // the ThingsDB type: str, bytes, int, float, bool, list, thing, any
+	Type     string // the ThingsDB type: {{ thingsdb_types | map(attribute="name") | join(", ") }}
 	Optional bool
 	Default  any // the value a call that leaves it out gets (nil for a required one)
 }
@@ -103,7 +96,8 @@ func newArgsType(t reflect.Type) (*argsType, error) {
 			return nil, fmt.Errorf("%s.%s: the msgpack tag names the argument", t.Name(), sf.Name)
 		case !ok:
 			return nil, fmt.Errorf("%s.%s: type %s is not an argument type "+
-				"(string, []byte, int64, float64, bool, []any, map[string]any, any, or a pointer to string, int64, float64 or bool)",
+{%- set plain = pointed | map(attribute="go_type") | list %}
+				{{ ("(" ~ thingsdb_types | map(attribute="go_type") | join(", ") ~ ", or a pointer to " ~ plain[:-1] | join(", ") ~ " or " ~ plain[-1] ~ ")") | go_string }},
 				t.Name(), sf.Name, sf.Type)
 		case flags != "" && flags != "optional":
 			return nil, fmt.Errorf("%s.%s: unknown tag option %q (only \"optional\")", t.Name(), sf.Name, flags)
