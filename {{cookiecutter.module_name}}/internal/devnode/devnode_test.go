@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"{{ cookiecutter.go_module_path }}/internal/module"
 )
 
 func TestWithVersion(t *testing.T) {
@@ -149,13 +151,9 @@ var (
 func TestTryQuery(t *testing.T) {
 	var d Description
 	d.Name = "add"
-	d.Examples = append(d.Examples, struct {
-		Args []string `json:"args"`
-		Err  string   `json:"error"`
-	}{Args: []string{"1", "'x'"}, Err: "type_err"}, struct {
-		Args []string `json:"args"`
-		Err  string   `json:"error"`
-	}{Args: []string{"2", "3"}})
+	d.Examples = append(d.Examples,
+		module.DescribedExample{Args: []string{"1", "'x'"}, Err: "type_err"},
+		module.DescribedExample{Args: []string{"2", "3"}})
 	if got := TryQuery("demo", d); got != "demo.add(2, 3).then(|r| r);" {
 		t.Errorf("TryQuery = %q", got)
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"{{ cookiecutter.go_module_path }}/internal/gobuild"
+	"{{ cookiecutter.go_module_path }}/internal/module"
 )
 
 // Platform is where the node runs: the key ThingsDB looks up in module.json's
@@ -141,14 +142,7 @@ func (e *BuildError) lines() (string, []string) {
 }
 
 // Description is what `<module binary> -describe` says of one function.
-type Description struct {
-	Name     string `json:"name"`
-	Error    string `json:"error"`
-	Examples []struct {
-		Args []string `json:"args"`
-		Err  string   `json:"error"`
-	} `json:"examples"`
-}
+type Description = module.Description
 
 // Describe runs the module binary with -describe (a binary built for
 // another platform is rebuilt for this one first, into scratch).
@@ -176,7 +170,7 @@ func Describe(ctx context.Context, dir string, binary string, p Platform, scratc
 // TryQuery is ThingsDB code calling function with the arguments of its
 // first example that does not fail, or "" when it has none.
 func TryQuery(module string, d Description) string {
-	if d.Error != "" {
+	if d.Err != "" {
 		return ""
 	}
 	for _, e := range d.Examples {
