@@ -331,10 +331,10 @@ def test_cli_exits_2_with_one_line_and_no_traceback_for_an_unreadable_path(tmp_p
 # --- the Go port: internal/manifest and go run ./tools/manifest -------------------------------
 
 GO_SOURCES = ("internal/manifest", "tools/manifest")
-# The one piece of Jinja the Go sources hold: the import paths of the package and of the
-# value writer it shares with the module and the peer.
+# The one piece of Jinja the Go sources hold: the import paths of the project's own packages
+# (the package itself; the value writer and the describe types it shares with the module).
 GO_IMPORT = '"{{ cookiecutter.go_module_path }}/internal/manifest"'
-VALUETEXT_IMPORT = '"{{ cookiecutter.go_module_path }}/internal/valuetext"'
+OWN_IMPORT = re.compile(r'"\{\{ cookiecutter\.go_module_path \}\}/internal/[a-z]+"')
 DEFAULT = manifest.DEFAULT_PLATFORM
 
 
@@ -343,7 +343,7 @@ def test_go_sources_hold_no_jinja_but_the_import_path():
     assert len(paths) > 5
     assert GO_IMPORT in (PROJECT_TEMPLATE_DIR / "tools/manifest/main.go").read_text("utf-8")
     for path in paths:
-        source = path.read_text("utf-8").replace(GO_IMPORT, "").replace(VALUETEXT_IMPORT, "")
+        source = OWN_IMPORT.sub("", path.read_text("utf-8"))
         for marker in ("{{", "{%", "{#"):
             assert marker not in source, f"{path.name} holds {marker}"
 

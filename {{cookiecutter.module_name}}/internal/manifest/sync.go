@@ -14,47 +14,20 @@ import (
 	"strconv"
 	"strings"
 
+	"{{ cookiecutter.go_module_path }}/internal/module"
 	"{{ cookiecutter.go_module_path }}/internal/valuetext"
 )
 
 // Function is a function the code serves, as the module describes it
 // (`go run . -describe`, module.Describe): what sync writes into
-// module.json's "exposes" and README.md.
-type Function struct {
-	Name           string     `json:"name"`
-	Doc            string     `json:"doc"`
-	Docs           []string   `json:"docs"`
-	Argmap         []string   `json:"argmap"`
-	Defaults       []Default  `json:"defaults"`
-	FloatArguments []string   `json:"float_arguments"`
-	Examples       []Example  `json:"examples"`
-	Arguments      []Argument `json:"arguments"`
-	Err            string     `json:"error"`
-}
-
-// Default is the default of an optional argument, its value as JSON.
-type Default struct {
-	Name  string          `json:"name"`
-	Value json.RawMessage `json:"value"`
-}
-
-// Argument is an argument by name and ThingsDB type; Default is ThingsDB
-// code.
-type Argument struct {
-	Name     string `json:"name"`
-	Type     string `json:"type"`
-	Optional bool   `json:"optional"`
-	Default  string `json:"default"`
-}
-
-// Example is a call and its answer or error, the values as ThingsDB code.
-type Example struct {
-	Args    []string `json:"args"`
-	Answer  string   `json:"answer"`
-	Err     string   `json:"error"`
-	Code    int      `json:"code"`
-	Message string   `json:"message"`
-}
+// module.json's "exposes" and README.md. Default, Argument and Example are
+// its parts.
+type (
+	Function = module.Description
+	Default  = module.Default
+	Argument = module.DescribedArgument
+	Example  = module.DescribedExample
+)
 
 // SyncOptions name the files and the command in sync's messages.
 type SyncOptions struct {
