@@ -5,7 +5,7 @@
 
 Each answer becomes a text question with cookiecutter's default (the same Jinja: copier's
 templates see a ``cookiecutter`` namespace, hooks/copier_extension.py) and prompt, asked only
-for the language that uses it (answers.LANGUAGE_ONLY); cookiecutter's rendered private entries
+for the language that uses it (LANGUAGE_ONLY); cookiecutter's rendered private entries
 (``__answers_checked``, the answer check) become hidden computed values. The answers stay text,
 as under cookiecutter, and the rules are all in answers.py: a typed answer is checked at once
 (``typed_answer_problems``), and ``check_answers`` refuses bad answers given any other way with
@@ -15,10 +15,11 @@ cookiecutter's lines. tests/test_copier.py runs the check.
 import json
 import sys
 
-# answers and copier_extension are this script's neighbours (its folder is first on sys.path).
-import answers
 import yaml
 from copier_extension import DECLARATION, PROJECT_FOLDER, TEMPLATE_DIR, copier_name
+
+# answers and copier_extension are this script's neighbours (its folder is first on sys.path).
+from template.questions import CHOICES, LANGUAGE_ONLY, YES_NO_ANSWERS
 
 COPIER_YML = TEMPLATE_DIR / "copier.yml"
 
@@ -54,9 +55,9 @@ SETTINGS = {
 
 def hint(key: str) -> str:
     """What a prompt adds to cookiecutter's words, where cookiecutter offers a menu."""
-    if key in answers.CHOICES:
-        return f" ({', '.join(answers.CHOICES[key])})"
-    if key in answers.YES_NO_ANSWERS:
+    if key in CHOICES:
+        return f" ({', '.join(CHOICES[key])})"
+    if key in YES_NO_ANSWERS:
         return " (yes/no)"
     return ""
 
@@ -76,8 +77,8 @@ def questions() -> dict:
         if isinstance(value, list):  # a cookiecutter choice variable: the first is the default
             question.update(choices=value, default=value[0])
         question["validator"] = f"{{{{ {json.dumps(key)} | typed_answer_problems }}}}"
-        if key in answers.LANGUAGE_ONLY:
-            question["when"] = f"{{{{ language == {json.dumps(answers.LANGUAGE_ONLY[key])} }}}}"
+        if key in LANGUAGE_ONLY:
+            question["when"] = f"{{{{ language == {json.dumps(LANGUAGE_ONLY[key])} }}}}"
         result[key] = question
     return result
 

@@ -1,4 +1,4 @@
-"""The answers: their rules (hooks/answers.py) and what users see when an answer is wrong."""
+"""The answers: their rules (hooks/template/rules.py) and what users see when an answer is wrong."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import pytest
 from conftest import DEFAULT_ANSWERS, TEMPLATE_DIR
 
-from hooks import answers
+from hooks.template import facts, go_code, markdown, module_json, rules, signatures
 
 VALID = {
     key: value
@@ -22,7 +22,7 @@ VALID = {
 
 
 def problems(**changes) -> list[str]:
-    return answers.validate_answers({**VALID, **changes})
+    return rules.validate_answers({**VALID, **changes})
 
 
 # --- the rules module on its own ---
@@ -35,7 +35,7 @@ def test_defaults_are_valid_for_both_languages():
 
 def test_every_question_has_a_rule_and_a_prompt():
     questions = {key for key in DEFAULT_ANSWERS if not key.startswith("_")}
-    assert questions == set(answers.RULES) | set(answers.GO_RULES)
+    assert questions == set(rules.RULES) | set(rules.GO_RULES)
     assert questions == set(DEFAULT_ANSWERS["__prompts__"])
 
 
@@ -52,17 +52,17 @@ def test_go_answers_are_checked_only_for_go():
 def test_needs_config_is_normalised_to_a_bool():
     for word, expected in [("yes", True), ("Y", True), ("true", True), ("no", False), ("0", False)]:
         given = {**VALID, "needs_config": word}
-        answers.check_answers(given)
+        rules.check_answers(given)
         assert given["needs_config"] is expected
 
 
 def test_function_names_split_on_commas_and_drop_blanks():
-    assert answers.function_names(" echo ,get_user,, _p ") == ["echo", "get_user", "_p"]
+    assert signatures.function_names(" echo ,get_user,, _p ") == ["echo", "get_user", "_p"]
 
 
 def test_function_names_of_signatures_keep_commas_inside_them():
     text = 'get(url: str, *), add(a: int, b: int = 2), p(m: str = "a, b"), hi = |x, y| x.get(y)'
-    assert answers.function_names(text) == ["get", "add", "p", "hi"]
+    assert signatures.function_names(text) == ["get", "add", "p", "hi"]
 
 
 @pytest.mark.parametrize(
@@ -92,15 +92,15 @@ def test_function_names_of_signatures_keep_commas_inside_them():
     ids=["bare", "no-arguments", "options", "untyped", "string-default", "defaults-and-options"],
 )
 def test_signature_is_rendered_into_module_json(text, exposed):
-    name = answers.function_names(text)[0]
-    rendered = answers.render_exposed(answers.parse_signature(text))
+    name = signatures.function_names(text)[0]
+    rendered = module_json.render_exposed(signatures.parse_signature(text))
     exposed["defaults"] = {"function": name, **exposed["defaults"]}
     assert rendered == exposed
 
 
 def test_closure_is_exposed_as_given():
-    signature = answers.parse_signature(" hi = |this, name| this.greet(name) ")
-    assert answers.render_exposed(signature) == "|this, name| this.greet(name)"
+    signature = signatures.parse_signature(" hi = |this, name| this.greet(name) ")
+    assert module_json.render_exposed(signature) == "|this, name| this.greet(name)"
 
 
 def test_every_problem_of_every_signature_is_reported_at_once():
@@ -117,11 +117,11 @@ def test_every_problem_of_every_signature_is_reported_at_once():
     "name, go", [("echo", "Echo"), ("get_user", "GetUser"), ("_p2", "P2"), ("a__b", "AB")]
 )
 def test_go_name_is_an_exported_identifier(name, go):
-    assert answers.go_name(name) == go
+    assert go_code.go_name(name) == go
 
 
 def test_platform_map_lists_the_keys_thingsdb_computes():
-    main = answers.render_platform_map("demo", ["linux/arm64", "linux/armv7", "darwin/arm64"])
+    main = module_json.render_platform_map("demo", ["linux/arm64", "linux/armv7", "darwin/arm64"])
     assert main == {
         "linux/aarch64": "bin/demo_linux_arm64",
         "linux/arm64": "bin/demo_linux_arm64",
@@ -132,8 +132,8 @@ def test_platform_map_lists_the_keys_thingsdb_computes():
 
 
 def test_every_default_platform_is_in_the_table():
-    table = answers.load_platforms()
-    assert answers.split_list(DEFAULT_ANSWERS["platforms"]) == list(table)
+    table = facts.load_platforms()
+    assert rules.split_list(DEFAULT_ANSWERS["platforms"]) == list(table)
 
 
 @pytest.mark.parametrize(
@@ -141,13 +141,13 @@ def test_every_default_platform_is_in_the_table():
     ["plain", 'quote " and \\ backslash', "new\nline\ttab", "héllo ☃ 𝄞", "{{ x }} ${{ y }}"],
 )
 def test_string_literal_round_trips_through_python(text):
-    assert eval(answers.string_literal(text)) == text  # noqa: S307 (the literal under test)
+    assert eval(go_code.string_literal(text)) == text  # noqa: S307 (the literal under test)
 
 
 def test_md_text_escapes_markdown():
-    assert answers.md_text("a *b* [c](d) <e>\nf") == r"a \*b\* \[c\]\(d\) \<e\> f"
+    assert markdown.md_text("a *b* [c](d) <e>\nf") == r"a \*b\* \[c\]\(d\) \<e\> f"
     # An HTML entity is shown as typed, not as the character it names.
-    assert answers.md_text("Tom &amp; Jerry") == r"Tom \&amp; Jerry"
+    assert markdown.md_text("Tom &amp; Jerry") == r"Tom \&amp; Jerry"
 
 
 # --- what a user sees: the real command line ---
@@ -384,6 +384,6 @@ def test_replayed_yes_no_answers_mean_what_they_say(tmp_path, word, configured):
 
 
 def test_argument_errors_render_as_go_format_strings_with_fixed_argument_order():
-    assert answers.go_format("`{argument}` of `{function}`, {got} not {expected}") == (
+    assert go_code.go_format("`{argument}` of `{function}`, {got} not {expected}") == (
         '"`%[2]s` of `%[1]s`, %[4]s not %[3]s"'
     )

@@ -327,10 +327,10 @@ def sample_values(count: int) -> list:
 
 @pytest.mark.skipif(shutil.which("go") is None, reason="needs the go command")
 def test_go_thingsdb_value_and_json_writer_are_the_python_ones(baked):
-    """module.Value (the README's and failures' ThingsDB code) is hooks/answers.py's
+    """module.Value (the README's and failures' ThingsDB code) is hooks/template/module_json.py's
     thingsdb_value, and module.PyJSON (module.json's defaults) is json.dumps, over many
     values."""
-    from hooks.answers import thingsdb_value
+    from hooks.template.module_json import thingsdb_value
 
     project = baked(language="go")
     values = sample_values(400)
@@ -596,11 +596,11 @@ def test_python_sync_writes_the_released_version_into_the_install_lines(bake):
 
 def test_thingsdb_value_has_one_renderer():
     """The README's values at bake time and sync's are tools/manifest.py's thingsdb_value."""
-    from hooks import answers
+    from hooks.template import facts, module_json
 
-    manifest = answers._load_tool("manifest")
+    manifest = facts.project_tool("manifest")
     for value in sample_values(200):
-        assert answers.thingsdb_value(value) == manifest.thingsdb_value(value)
+        assert module_json.thingsdb_value(value) == manifest.thingsdb_value(value)
 
 
 @pytest.mark.thingsdb

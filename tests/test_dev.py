@@ -29,7 +29,7 @@ import pexpect
 import pytest
 from thingsdb_server import Client, cache_root, free_port, process_alive, require_server
 
-from hooks.answers import THINGSDB_RELEASES
+from hooks.template.facts import THINGSDB_RELEASES
 
 pytestmark = pytest.mark.thingsdb
 

@@ -29,7 +29,7 @@ from conftest import TEMPLATE_DIR
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from hooks import answers
+from hooks.template import facts
 
 pytestmark = pytest.mark.slow
 
@@ -191,7 +191,7 @@ def default_text(draw, type_: str) -> str:
 def argument(draw) -> tuple[str, bool, str]:
     """(name, optional, text) of one argument: name, an optional type, an optional default."""
     name = draw(names)
-    type_ = draw(st.sampled_from([*answers.ARGUMENT_TYPES, None]))
+    type_ = draw(st.sampled_from([*facts.ARGUMENT_TYPES, None]))
     text = name if type_ is None else f"{name}{draw(st.sampled_from([':', ': ', ' : ']))}{type_}"
     if not draw(st.booleans()):
         return name, False, text

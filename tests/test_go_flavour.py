@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT_TEMPLATE_DIR, SIGNATURE_SHAPES
 
-from hooks.answers import go_name, parse_functions, placeholder_examples
+from hooks.template.go_code import go_name
+from hooks.template.signatures import parse_functions, placeholder_examples
 
 pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="needs the go command")
 

@@ -16,7 +16,7 @@ import test_thingsdb
 from conftest import SIGNATURE_SHAPES, BakedProject
 from test_thingsdb import OWNER, fresh_venv, publish
 
-from hooks.answers import parse_functions, placeholder_examples
+from hooks.template.signatures import parse_functions, placeholder_examples
 
 pytestmark = pytest.mark.thingsdb
 

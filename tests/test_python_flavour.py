@@ -20,7 +20,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 from thingsdb_peer import CONF_OK, ModuleProcess, build_request
 
-from hooks.answers import parse_functions
+from hooks.template.signatures import parse_functions
 
 MiB = 1024 * 1024
 

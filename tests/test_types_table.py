@@ -11,12 +11,18 @@ import re
 import pytest
 from conftest import SIGNATURE_SHAPES, TEMPLATE_DIR
 
-from hooks import answers
+from hooks.template import facts, go_code, markdown, module_json, signatures
 
 TABLE = json.loads((TEMPLATE_DIR / "hooks" / "thingsdb_types.json").read_text(encoding="utf-8"))
-ROWS = answers.THINGSDB_TYPES
+ROWS = facts.THINGSDB_TYPES
 NAMES = [row["name"] for row in ROWS]
 POINTED = [row for row in ROWS if row["go_nullable_type"] != row["go_type"]]
+
+
+def mixed_signature():
+    """The `mixed` function of SIGNATURE_SHAPES, as the answers read it."""
+    shapes = signatures.split_top_level(SIGNATURE_SHAPES)
+    return signatures.parse_signature(next(f for f in shapes if f.strip().startswith("mixed")))
 
 
 def test_every_row_has_every_column():
@@ -28,15 +34,15 @@ def test_every_row_has_every_column():
 
 
 def test_the_answers_constants_are_the_table():
-    assert tuple(NAMES) == answers.ARGUMENT_TYPES
-    assert {row["name"]: row["sample"] for row in ROWS} == answers.SAMPLES
+    assert tuple(NAMES) == facts.ARGUMENT_TYPES
+    assert {row["name"]: row["sample"] for row in ROWS} == facts.SAMPLES
     assert {
         row["name"]: row["wrong_sample"] for row in ROWS if row["wrong_sample"] is not None
-    } == answers.WRONG_SAMPLES
-    assert {row["name"]: row["python_annotation"] for row in ROWS} == answers.PY_ANNOTATIONS
-    assert {row["name"]: row["go_type"] for row in ROWS} == answers.GO_TYPES
-    assert {row["name"]: row["go_nullable_type"] for row in ROWS} == answers.GO_NULLABLE_TYPES
-    assert answers.SAMPLES["bytes"] == b"hello"  # {"$bytes": ...} in the JSON
+    } == facts.WRONG_SAMPLES
+    assert {row["name"]: row["python_annotation"] for row in ROWS} == facts.PY_ANNOTATIONS
+    assert {row["name"]: row["go_type"] for row in ROWS} == facts.GO_TYPES
+    assert {row["name"]: row["go_nullable_type"] for row in ROWS} == facts.GO_NULLABLE_TYPES
+    assert facts.SAMPLES["bytes"] == b"hello"  # {"$bytes": ...} in the JSON
 
 
 @pytest.mark.parametrize("row", ROWS, ids=NAMES)
@@ -44,8 +50,8 @@ def test_samples_are_of_their_type_and_wrong_samples_are_not(row):
     if row["python_type"] is None:  # any: every value fits, so there is no wrong one
         assert row["wrong_sample"] is None
         return
-    assert answers.thingsdb_type_name(row["sample"]) == row["name"]
-    assert answers.thingsdb_type_name(row["wrong_sample"]) not in (row["name"], "nil")
+    assert signatures.thingsdb_type_name(row["sample"]) == row["name"]
+    assert signatures.thingsdb_type_name(row["wrong_sample"]) not in (row["name"], "nil")
 
 
 def _python_dict(source: str, name: str) -> dict[str, str]:
@@ -76,12 +82,10 @@ def test_python_handlers_are_annotated_from_the_table(baked):
     project = baked(functions=SIGNATURE_SHAPES)
     tree = ast.parse(project.read("main.py"))
     mixed = next(n for n in ast.walk(tree) if getattr(n, "name", None) == "mixed")
-    declared = answers.parse_signature(
-        next(f for f in answers.split_top_level(SIGNATURE_SHAPES) if f.strip().startswith("mixed"))
-    )
+    declared = mixed_signature()
     for parameter, argument in zip(mixed.args.args, declared.arguments):
         nullable = argument.optional and argument.default is None and argument.type != "any"
-        expected = answers.PY_ANNOTATIONS[argument.type] + (" | None" if nullable else "")
+        expected = facts.PY_ANNOTATIONS[argument.type] + (" | None" if nullable else "")
         assert ast.unparse(parameter.annotation) == expected, parameter.arg
 
 
@@ -90,7 +94,7 @@ def test_go_runtime_maps_are_the_table(baked):
     args = project.read("internal/module/args.go")
     constants = re.search(r"const \(\n(.*?)\n\)", args, re.DOTALL)[1].split()
     assert [c for c in constants if c.startswith("kind") and c != "kind"] == [
-        "kind" + answers.go_name(name) for name in NAMES
+        "kind" + go_code.go_name(name) for name in NAMES
     ]
     names = re.search(r"var kindNames = \[\.\.\.\]string\{(.*)\}", args)[1]
     assert json.loads(f"[{names}]") == NAMES
@@ -98,7 +102,7 @@ def test_go_runtime_maps_are_the_table(baked):
     expected = []
     for row in ROWS:
         for go_type in dict.fromkeys([row["go_type"], row["go_nullable_type"]]):
-            expected.append((go_type, answers.go_name(row["name"])))
+            expected.append((go_type, go_code.go_name(row["name"])))
     assert pairs == expected
     pointers = ", ".join(row["go_type"] for row in POINTED[:-1]) + " or " + POINTED[-1]["go_type"]
     assert f"or a pointer to {pointers})" in args
@@ -110,12 +114,10 @@ def test_go_handlers_fields_are_typed_from_the_table(baked):
         r"type MixedArgs struct \{\n(.*?)\n\}", project.read("handlers.go"), re.DOTALL
     )
     fields = {m[2]: m[1] for m in re.finditer(r'^\t\w+\s+(\S+)\s+`msgpack:"(\w+)', struct[1], re.M)}
-    declared = answers.parse_signature(
-        next(f for f in answers.split_top_level(SIGNATURE_SHAPES) if f.strip().startswith("mixed"))
-    )
+    declared = mixed_signature()
     for argument in declared.arguments:
         nullable = argument.optional and argument.default is None
-        table = answers.GO_NULLABLE_TYPES if nullable else answers.GO_TYPES
+        table = facts.GO_NULLABLE_TYPES if nullable else facts.GO_TYPES
         assert fields[argument.name] == table[argument.type], argument.name
     comment = " ".join(project.read("handlers.go").split("package main", 1)[1].split("//"))
     comment = " ".join(comment.split())
@@ -135,7 +137,7 @@ def _table_rows(markdown: str, header: str) -> list[list[str]]:
 
 
 def _code(value: str) -> str:
-    return answers.md_code(value)
+    return markdown.md_code(value)
 
 
 def test_template_readme_types_table_is_the_table():
@@ -146,10 +148,10 @@ def test_template_readme_types_table_is_the_table():
             _code(row["python_annotation"]),
             _code(row["go_type"]),
             _code(row["go_nullable_type"]),
-            _code(answers.thingsdb_value(row["sample"])),
+            _code(module_json.thingsdb_value(row["sample"])),
             "(every value fits)"
             if row["wrong_sample"] is None
-            else _code(answers.thingsdb_value(row["wrong_sample"])),
+            else _code(module_json.thingsdb_value(row["wrong_sample"])),
         ]
         for row in ROWS
     ]
@@ -163,7 +165,7 @@ def test_generated_readme_types_table_is_the_table(baked, language):
     expected = [
         [_code(row["name"])]
         + [_code(row[column]) for column in columns]
-        + [_code(answers.thingsdb_value(row["sample"]))]
+        + [_code(module_json.thingsdb_value(row["sample"]))]
         for row in ROWS
     ]
     assert _table_rows(readme, "| ThingsDB type |") == expected

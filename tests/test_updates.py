@@ -219,7 +219,7 @@ def test_update_gives_todays_project_with_the_authors_edits(history, tmp_path, l
 
 def test_each_render_uses_the_answers_module_of_the_template_it_renders(tmp_path):
     """Two templates rendered in one process (as cruft does with two commits): the second is
-    rendered with its own hooks/answers.py, not the one the first render imported."""
+    rendered with its own hooks/template/, not the one the first render imported."""
     from cookiecutter.main import cookiecutter
 
     first = Path(cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(tmp_path / "a")))
@@ -227,10 +227,10 @@ def test_each_render_uses_the_answers_module_of_the_template_it_renders(tmp_path
     shutil.copytree(
         TEMPLATE_DIR, copy, ignore=shutil.ignore_patterns(".git", "__pycache__", ".*_cache")
     )
-    answers = copy / "hooks" / "answers.py"
-    source = answers.read_text(encoding="utf-8")
+    facts = copy / "hooks" / "template" / "facts.py"
+    source = facts.read_text(encoding="utf-8")
     assert "MAX_ERROR_MESSAGE = 16383" in source
-    answers.write_text(source.replace("MAX_ERROR_MESSAGE = 16383", "MAX_ERROR_MESSAGE = 12345"))
+    facts.write_text(source.replace("MAX_ERROR_MESSAGE = 16383", "MAX_ERROR_MESSAGE = 12345"))
     second = Path(cookiecutter(str(copy), no_input=True, output_dir=str(tmp_path / "b")))
     assert "12345" in (second / "timod_loop.py").read_text(encoding="utf-8")
     assert "12345" not in (first / "timod_loop.py").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-{%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list -%}
+{%- set handled = cookiecutter.functions | handled_signatures -%}
 {%- set bare = handled | selectattr("bare") | list -%}
 package main
 

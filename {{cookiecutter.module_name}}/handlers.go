@@ -1,4 +1,4 @@
-{%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list -%}
+{%- set handled = cookiecutter.functions | handled_signatures -%}
 {%- import "go_code.jinja" as go -%}
 {%- macro go_typed(a, v) -%}
 {%- if v is none or a.type in ("list", "thing", "any") %}{{ go.go_value(v) }}

@@ -1,4 +1,4 @@
-{%- set prefixes = cookiecutter.needs_config and cookiecutter.functions | signatures | rejectattr("closure") | selectattr("bare") | list -%}
+{%- set prefixes = cookiecutter.needs_config and cookiecutter.functions | handled_signatures | selectattr("bare") | list -%}
 //go:build integration
 
 package main

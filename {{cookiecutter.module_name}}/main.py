@@ -1,6 +1,6 @@
 {%- import "python_names.jinja" as py with context -%}
 {%- import "python_code.jinja" as code -%}
-{%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list -%}
+{%- set handled = cookiecutter.functions | handled_signatures -%}
 """The module's functions{% if cookiecutter.needs_config %} and configuration{% endif %}, as ThingsDB calls them. This file is yours.
 
 Each ``@module.function`` below answers the function of its name in module.json's "exposes",

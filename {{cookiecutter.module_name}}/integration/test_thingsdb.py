@@ -252,7 +252,7 @@ def test_configuration_is_accepted_and_applied(module):
     module.set_conf(GOOD_CONFIGURATION)
     module.wait_status("running")
     module.wait_configured()
-{%- set bare = cookiecutter.functions | signatures | rejectattr("closure") | selectattr("bare") | list %}
+{%- set bare = cookiecutter.functions | handled_signatures | selectattr("bare") | list %}
 {%- if bare %}
     # Its placeholder answers with the prefix.
 {{ "prefixed" | py_constant(bare[0].name, "    ") }}

@@ -4,7 +4,7 @@ This file is yours. Each example next to a function in main.py is called here as
 calls it: the request built from module.json, sent to the module started as ThingsDB starts it.
 Adding a function needs no change here.
 """
-{%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list %}
+{%- set handled = cookiecutter.functions | handled_signatures %}
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 {%- import "python_names.jinja" as py with context -%}
-{%- set handled = cookiecutter.functions | signatures | rejectattr("closure") | list -%}
+{%- set handled = cookiecutter.functions | handled_signatures -%}
 """Every example of main.py's functions, called through the module's own dispatch and argument
 checks: no process, no wire. This file is yours; adding a function needs no change here, as its
 examples are next to it in main.py.

@@ -330,7 +330,7 @@ def _is_name(s: str) -> bool:
     return NAME.fullmatch(s) is not None
 
 
-def _closure_problem(source: str) -> str | None:
+def closure_problem(source: str) -> str | None:
     """Why ThingsDB would refuse ``source`` as a closure, or None.
 
     The server (ti_closure_from_strn in src/ti/closure.c) parses the string with its full query
@@ -675,7 +675,7 @@ class _Reader:
             return self.to("x_map")
         if kind != "string":
             return False
-        problem = _closure_problem(value)
+        problem = closure_problem(value)
         if problem:
             self.fail(f"exposing string is not a closure: {problem}")
         return self.to("exposes_map")
