@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -37,6 +38,58 @@ def test_every_question_has_a_rule_and_a_prompt():
     questions = {key for key in DEFAULT_ANSWERS if not key.startswith("_")}
     assert questions == set(rules.RULES) | set(rules.GO_RULES)
     assert questions == set(DEFAULT_ANSWERS["__prompts__"])
+    assert {row["rule"] for row in rules.ANSWERS if row["kind"] == "text"} <= set(rules.RULE_CHECKS)
+
+
+def test_cookiecutter_json_copier_yml_and_readme_table_are_what_the_answer_table_gives():
+    subprocess.run(
+        [sys.executable, "hooks/write_declared_files.py", "--check"], cwd=TEMPLATE_DIR, check=True
+    )
+
+
+def test_a_new_answer_is_one_row_of_the_answer_table(tmp_path):
+    """A row added to hooks/answer_table.json, and the writer run: cookiecutter asks it, checks
+    it with its rule, copier asks it, the README's table shows it."""
+    copy = tmp_path / "template"
+    shutil.copytree(
+        TEMPLATE_DIR, copy, ignore=shutil.ignore_patterns(".git", "__pycache__", ".*_cache")
+    )
+    table_file = copy / "hooks" / "answer_table.json"
+    table = json.loads(table_file.read_text(encoding="utf-8"))
+    row = {
+        "name": "homepage",
+        "default": "https://example.com",
+        "prompt": "The module's home page",
+        "kind": "text",
+        "rule": "not_blank",
+        "language": "both",
+        "readme": "not empty; a link in the README",
+    }
+    table["answers"].insert(3, row)
+    table_file.write_text(json.dumps(table, indent=2), encoding="utf-8")
+    subprocess.run([sys.executable, "hooks/write_declared_files.py"], cwd=copy, check=True)
+    declaration = json.loads((copy / "cookiecutter.json").read_text(encoding="utf-8"))
+    assert list(declaration)[3] == "homepage"
+    assert declaration["homepage"] == row["default"]
+    assert declaration["__prompts__"]["homepage"] == row["prompt"]
+    assert "homepage:\n" in (copy / "copier.yml").read_text(encoding="utf-8")
+    readme = (copy / "README.md").read_text(encoding="utf-8")
+    assert "| `homepage` | `https://example.com` | not empty; a link in the README |" in readme
+
+    def bake(value: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path / "out")]
+            + [str(copy), f"homepage={value}"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    refused = bake("  ")
+    assert refused.returncode == 1
+    assert "homepage='  ': must not be empty" in refused.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert bake("https://example.org").returncode == 0
 
 
 def test_all_problems_are_reported_at_once():

@@ -23,6 +23,8 @@ PLATFORM_TABLE = PROJECT_TEMPLATE_DIR / "tools" / "build" / "platforms.json"
 
 # The ThingsDB argument types, one row each: what every runtime, doc and test says of a type.
 TYPE_TABLE = HOOKS_DIR / "thingsdb_types.json"
+# Every answer: default, prompt, kind, rule, language, README words.
+ANSWER_TABLE = HOOKS_DIR / "answer_table.json"
 # Every generated file: its language, whose it is, what it is.
 PROJECT_FILES_TABLE = HOOKS_DIR / "project_files.json"
 
@@ -116,6 +118,17 @@ THINGSDB_MAX_PACKAGE = 1 << 30
 def load_platforms() -> dict[str, dict[str, Any]]:
     """The platform table: platform id -> GOOS, GOARCH, GOARM and the ThingsDB keys."""
     return json.loads(PLATFORM_TABLE.read_text(encoding="utf-8"))
+
+
+def load_answer_table() -> list[dict[str, Any]]:
+    """Every answer as hooks/answer_table.json declares it, in the order they are asked; the
+    default of ``platforms`` is every platform of the platform table."""
+    rows = json.loads(ANSWER_TABLE.read_text(encoding="utf-8"))["answers"]
+    every_platform = ", ".join(load_platforms())
+    return [
+        {**row, "default": every_platform if row["name"] == "platforms" else row["default"]}
+        for row in rows
+    ]
 
 
 def _table_value(value: Any) -> Any:

@@ -6,17 +6,12 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from .rules import LANGUAGES, LICENSES, check_answer, parse_bool
+from .rules import ANSWERS, YES_NO_ANSWERS, check_answer, parse_bool
 
 # Answers with a fixed set of values, offered as a numbered menu.
-CHOICES: dict[str, tuple[str, ...]] = {"language": LANGUAGES, "license": LICENSES}
-
-
-YES_NO_ANSWERS = ("needs_config", "template_updates")
-
-
+CHOICES = {row["name"]: tuple(row["choices"]) for row in ANSWERS if row["kind"] == "choice"}
 # Answers that only one language uses; the others never ask them.
-LANGUAGE_ONLY = {"go_module_path": "go", "platforms": "go"}
+LANGUAGE_ONLY = {row["name"]: row["language"] for row in ANSWERS if row["language"] != "both"}
 
 
 class Questions:

@@ -14,6 +14,7 @@ from .facts import (
     THINGSDB_NAME,
     THINGSDB_RESERVED,
     THINGSDB_VERSION,
+    load_answer_table,
     load_platforms,
 )
 from .go_code import binary_path, go_name
@@ -25,12 +26,6 @@ from .signatures import (
     parse_signature,
     split_top_level,
 )
-
-LANGUAGES = ("python", "go")
-
-
-LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "GPL-3.0-or-later")
-
 
 YES = ("yes", "y", "true", "1", "on")
 
@@ -318,33 +313,43 @@ def _yes_no(answer: str, value: str) -> list[str]:
     return [f"{answer}={value!r}: answer yes or no"]
 
 
-# Each answer and its rule. Adding an answer is adding a line here (and one in cookiecutter.json).
-RULES: dict[str, Callable[[str, str], list[str]]] = {
+# The checks the answer table's text answers name as their `rule`.
+RULE_CHECKS: dict[str, Callable[[str, str], list[str]]] = {
     "module_name": lambda answer, value: _check_name(answer, value) or _not_reserved(answer, value),
-    "language": _one_of(LANGUAGES),
-    "description": lambda answer, value: [],  # any text; it is encoded wherever it goes
-    "author_name": _not_blank,
-    "author_email": _rule(EMAIL, "must look like name@example.com"),
+    "any_text": lambda answer, value: [],  # it is encoded wherever it goes
+    "not_blank": _not_blank,
+    "email": _rule(EMAIL, "must look like name@example.com"),
     "github_owner": _rule(
         GITHUB_OWNER,
         "a GitHub owner has 1 to 39 letters, digits, - _ . and starts with a letter or digit",
     ),
     "repo_name": _repo_name,
-    "version": _rule(
+    "thingsdb_version": _rule(
         THINGSDB_VERSION,
         "ThingsDB wants 1 to 3 dot-separated groups of 1 to 5 digits, like 0.1.0 (no v, no suffix)",
     ),
-    "license": _one_of(LICENSES),
-    "functions": lambda answer, value: [],  # checked with the language below
-    "needs_config": _yes_no,
-    "template_updates": _yes_no,
-}
-
-
-GO_RULES: dict[str, Callable[[str, str], list[str]]] = {
+    "functions": lambda answer, value: [],  # checked with the language, see validate_answers
     "go_module_path": _go_module_path,
     "platforms": lambda answer, value: _check_platforms(value),
 }
+
+# hooks/answer_table.json: every answer, its kind and rule, the language that asks it.
+ANSWERS = load_answer_table()
+
+
+def answer_check(row: dict[str, Any]) -> Callable[[str, str], list[str]]:
+    """The check of one answer of the table: its kind's, or its rule's for a text answer."""
+    if row["kind"] == "choice":
+        return _one_of(row["choices"])
+    if row["kind"] == "yes_no":
+        return _yes_no
+    return RULE_CHECKS[row["rule"]]
+
+
+# The answers every project is given, and those of Go projects only.
+RULES = {row["name"]: answer_check(row) for row in ANSWERS if row["language"] == "both"}
+GO_RULES = {row["name"]: answer_check(row) for row in ANSWERS if row["language"] == "go"}
+YES_NO_ANSWERS = tuple(row["name"] for row in ANSWERS if row["kind"] == "yes_no")
 
 
 # The control characters an answer may hold: line breaks and tabs in the description only
@@ -396,8 +401,8 @@ def validate_answers(answers: MutableMapping[str, Any]) -> list[str]:
 
 def normalize_answers(answers: MutableMapping[str, Any]) -> None:
     """Give valid answers the form the templates use: the yes/no answers as real bools."""
-    answers["needs_config"] = parse_bool(answers.get("needs_config"))
-    answers["template_updates"] = parse_bool(answers.get("template_updates"))
+    for answer in YES_NO_ANSWERS:
+        answers[answer] = parse_bool(answers.get(answer))
 
 
 def check_answers(answers: MutableMapping[str, Any]) -> str:
