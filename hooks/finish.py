@@ -13,12 +13,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from answers import parse_bool  # noqa: E402
+from template.facts import load_project_files  # noqa: E402
+from template.rules import parse_bool  # noqa: E402
 
 # The table of every generated file: its language, whose it is, what it is.
-PROJECT_FILES = json.loads(
-    Path(__file__).resolve().with_name("project_files.json").read_text(encoding="utf-8")
-)["files"]
+PROJECT_FILES = load_project_files()
 
 # copier's answers file. The project template holds it for copier, which writes the answers
 # into it; cookiecutter renders it empty, and an empty one is removed.
