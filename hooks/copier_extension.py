@@ -21,7 +21,6 @@ copier renders is the template's own.
 
 import fnmatch
 import importlib.util
-import itertools
 import json
 import sys
 from pathlib import Path
@@ -33,8 +32,8 @@ HOOKS_DIR = Path(__file__).resolve().parent
 TEMPLATE_DIR = HOOKS_DIR.parent
 DECLARATION = TEMPLATE_DIR / "cookiecutter.json"
 PROJECT_FOLDER = "{{cookiecutter.module_name}}"
-
-_loads = itertools.count()
+# hooks/extension.py, as loaded for copier (see load_answers)
+EXTENSION_MODULE = "thingsdb_template_copier_extension"
 
 
 def copier_name(key: str) -> str:
@@ -44,17 +43,23 @@ def copier_name(key: str) -> str:
 
 
 def load_answers():
-    """A fresh copy of this folder's answers.py, under a module name no other copy has."""
-    name = f"thingsdb_template_copier_answers_{next(_loads)}"
-    spec = importlib.util.spec_from_file_location(name, HOOKS_DIR / "answers.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.dont_write_bytecode = True  # no __pycache__ in the template's checkout
-    sys.modules[name] = module  # while it runs: dataclasses look their module up by name
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[name]
-    return module
+    """A fresh copy of this folder's answers.py, from hooks/extension.py's ``load_answers``, the
+    one loader of answers.py.
+
+    copier reads this file afresh for each environment, but extension.py is loaded once per
+    process, as cookiecutter imports it (it never changes), under a name of its own: its count
+    then gives each copy of answers.py a module name no other copy has, also when
+    ``copier update`` renders two commits in one process; each commit's copy is the answers.py
+    of its own folder.
+    """
+    extension = sys.modules.get(EXTENSION_MODULE)
+    if extension is None:
+        spec = importlib.util.spec_from_file_location(EXTENSION_MODULE, HOOKS_DIR / "extension.py")
+        extension = importlib.util.module_from_spec(spec)
+        sys.dont_write_bytecode = True  # no __pycache__ in the template's checkout
+        spec.loader.exec_module(extension)
+        sys.modules[EXTENSION_MODULE] = extension
+    return extension.load_answers(HOOKS_DIR / "answers.py")
 
 
 class CookiecutterNamespace(ContextHook):

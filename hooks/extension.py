@@ -34,10 +34,14 @@ def answers_file() -> Path:
     return Path(__file__).resolve().parent / "answers.py"
 
 
-def load_answers():
-    """A fresh copy of hooks/answers.py, under a module name no other copy has."""
+def load_answers(path: "Path | None" = None):
+    """A fresh copy of hooks/answers.py, under a module name no other copy has.
+
+    ``path`` is the answers.py to load (default: :func:`answers_file`); hooks/copier_extension.py
+    gives its own folder's, loading this file from that folder too.
+    """
     name = f"thingsdb_template_answers_{next(_loads)}"
-    spec = importlib.util.spec_from_file_location(name, answers_file())
+    spec = importlib.util.spec_from_file_location(name, path or answers_file())
     module = importlib.util.module_from_spec(spec)
     sys.dont_write_bytecode = True  # no __pycache__ in the template: cookiecutter copies it
     sys.modules[name] = module  # while it runs: dataclasses look their module up by name

@@ -288,3 +288,144 @@ def test_copier_update_merges_a_template_change_and_keeps_the_authors_edits(
     head = git("rev-parse", "--short", "HEAD", cwd=repository)
     recorded = (project / ".copier-answers.yml").read_text(encoding="utf-8")
     assert f"_commit: {head}" in recorded and "module_name: weather" in recorded
+
+
+# --- CI's Template updates job (template_updates=yes) in a project made with copier ----------
+
+
+def template_job_step(project: Path) -> str:
+    """The script of the Template updates job's check, its last step."""
+    import yaml
+
+    ci = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text("utf-8"))
+    return ci["jobs"]["template"]["steps"][-1]["run"]
+
+
+def run_template_job(script: str, project: Path) -> subprocess.CompletedProcess:
+    """The step as GitHub runs a `shell: bash` step (stricter than its default `bash -e`)."""
+    command = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script]
+    return subprocess.run(
+        command, cwd=project, capture_output=True, text=True, env={**os.environ, **GIT_ENV}
+    )
+
+
+def copier_check_update(project: Path) -> str:
+    """copier's own verdict (`copier check-update`), to hold the job's against."""
+    result = run([*COPIER, "check-update", "--output-format", "json"], project)
+    return result.stdout
+
+
+def copied_with_template_updates(template: Path, tmp_path: Path, language: str):
+    """A clone of the template, and a committed project copied from it with template_updates."""
+    repository = tmp_path / "template"
+    git("clone", "-q", str(template), str(repository), cwd=tmp_path)
+    project = tmp_path / "weather"
+    answers = {"language": language, "module_name": "weather", "template_updates": "yes"}
+    copier_copy(repository, answers, project)
+    git("init", "-q", "-b", "main", cwd=project)
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", "Generated", cwd=project)
+    return repository, project
+
+
+def change_the_template(repository: Path, text: str) -> None:
+    with (repository / "CHANGELOG.md").open("a", encoding="utf-8") as changelog:
+        changelog.write(f"{text}\n")
+    git("add", "-A", cwd=repository)
+    git("commit", "-q", "-m", text, cwd=repository)
+
+
+def assert_up_to_date(script: str, project: Path) -> None:
+    result = run_template_job(script, project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "::error" not in result.stdout
+    assert '"update_available": false' in copier_check_update(project)
+
+
+def assert_behind(script: str, project: Path) -> None:
+    result = run_template_job(script, project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "::error title=Template updated::" in result.stdout
+    assert "run copier update" in result.stdout and "cruft" not in result.stdout
+    assert '"update_available": true' in copier_check_update(project)
+
+
+@pytest.mark.parametrize("language", ["python", "go"])
+def test_ci_template_job_follows_the_template_in_a_copier_project(template, tmp_path, language):
+    """With .copier-answers.yml the job compares copier's record with the template (git alone,
+    no Python, no .cruft.json): it passes at the template's newest commit and fails, naming
+    copier update, once the template moves on; as `copier check-update` says."""
+    repository, project = copied_with_template_updates(template, tmp_path, language)
+    assert not (project / ".cruft.json").exists()
+    script = template_job_step(project)
+    assert_up_to_date(script, project)
+    change_the_template(repository, "A change.")
+    assert_behind(script, project)
+
+    copier_branch = script.split("if [ ! -f .cruft.json ]")[0]
+    assert "git ls-remote" in copier_branch and ".copier-answers.yml" in copier_branch
+    assert "python" not in copier_branch and "pip" not in copier_branch
+    if language == "python":
+        # cruft's steps are skipped in a project made with copier
+        ci = (project / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+        assert ci.count("if: hashFiles('.copier-answers.yml') == ''") == 2
+
+
+def test_ci_template_job_follows_copiers_newest_version_tag(template, tmp_path):
+    """Once the template has version tags, copier update takes the newest (not its branch's
+    head), and so does the job: an annotated or a lightweight tag, recorded by name."""
+    repository, project = copied_with_template_updates(template, tmp_path, "go")
+    script = template_job_step(project)
+    git("tag", "v0.1.0", cwd=repository)  # on the commit the project was made from
+    assert_up_to_date(script, project)
+    change_the_template(repository, "A change.")
+    git("tag", "-a", "-m", "0.2.0", "v0.2.0", cwd=repository)
+    git("tag", "v0.3.0rc1", cwd=repository)  # prereleases are left out, as copier does
+    assert_behind(script, project)
+
+    run([*COPIER, "update", "--trust", "--defaults"], project)
+    recorded = (project / ".copier-answers.yml").read_text(encoding="utf-8")
+    assert "_commit: v0.2.0\n" in recorded
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", "Updated", cwd=project)
+    assert_up_to_date(script, project)
+    change_the_template(repository, "A change past the tag.")  # not what copier update takes
+    assert_up_to_date(script, project)
+    git("tag", "v0.10.0", cwd=repository)  # newer than v0.2.0 as a version, not as text
+    assert_behind(script, project)
+
+
+def test_each_copier_render_loads_the_answers_py_of_its_own_template(tmp_path, capfd, monkeypatch):
+    """Two templates rendered in one process (as `copier update` renders two commits): each
+    loads its own folder's hooks/answers.py, through the one loader (hooks/extension.py's),
+    under a module name no other copy has."""
+    import jinja2.environment
+    from copier import run_copy
+
+    # copier_template_extensions patches Jinja's extension import for the process
+    monkeypatch.setattr(jinja2.environment, "import_string", jinja2.environment.import_string)
+    copies = []
+    for name in ("first", "second"):
+        copy = tmp_path / name
+        shutil.copytree(
+            TEMPLATE_DIR, copy, ignore=shutil.ignore_patterns(".git", "__pycache__", ".*_cache")
+        )
+        with (copy / "hooks" / "answers.py").open("a", encoding="utf-8") as answers:
+            answers.write('\nprint(f"answers.py {__name__} {__file__}")\n')
+        copies.append(copy)
+    names = []
+    try:
+        for copy in copies:
+            project = tmp_path / f"{copy.name}-project"
+            run_copy(str(copy), str(project), defaults=True, unsafe=True)
+            lines = capfd.readouterr().out.splitlines()
+            # the extension's loads (the task, hooks/finish.py, imports `answers` by name in a
+            # process of its own)
+            loads = [line.split()[1:] for line in lines if line.startswith("answers.py thingsdb_")]
+            assert loads and all(Path(file).parent.parent == copy for _, file in loads), loads
+            names += [name for name, _ in loads]
+            assert (project / "main.py").is_file()
+        assert len(set(names)) == len(names), names  # no name twice
+        assert "thingsdb_template_copier_extension" in sys.modules  # one loader per process
+    finally:
+        sys.modules.pop("thingsdb_template_copier_extension", None)

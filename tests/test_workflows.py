@@ -240,6 +240,10 @@ class TestGeneratedWorkflows:
         else:
             assert "ruff check" in runs["lint"] and "ruff format --check" in runs["lint"]
             assert "python -m pytest" in runs["test"]
+        if answers["template_updates"] == "yes":
+            # copier's record compared with the template by git alone, in both flavours
+            assert ".copier-answers.yml" in runs["template"]
+            assert "run copier update" in runs["template"]
         if answers["template_updates"] == "yes" and answers["language"] == "go":
             # What cruft check compares, without installing Python: the recorded commit
             # against the template's newest.
@@ -249,6 +253,9 @@ class TestGeneratedWorkflows:
             requirements = (TEMPLATE_DIR / "tests" / "requirements.txt").read_text()
             pin = re.search(r"^cruft==\S+", requirements, re.MULTILINE).group(0)
             assert pin in runs["template"]  # the version the template's tests use
+            # Python and cruft are set up for cruft's record only
+            for step in ci["jobs"]["template"]["steps"][1:-1]:
+                assert step["if"] == "hashFiles('.copier-answers.yml') == ''", step
         else:
             assert "cruft" not in project.read(".github/workflows/ci.yml")
 
@@ -323,6 +330,13 @@ class TestGeneratedWorkflows:
         assert "--no-push" in readme and "check-tag" in readme and "check-bump" in readme
         if answers["template_updates"] == "yes":
             assert "## Template updates" in readme and "cruft update" in readme
+            assert "copier update --trust --defaults" in readme
+            assert ".copier-answers.yml" in readme
+            # copier with what the template's extension needs, at the versions the tests use
+            requirements = (TEMPLATE_DIR / "tests" / "requirements.txt").read_text()
+            for package in ("copier", "copier-template-extensions", "cookiecutter"):
+                pin = re.search(rf"^{package}==\S+", requirements, re.MULTILINE).group(0)
+                assert pin in readme, pin
         else:
             assert "cruft" not in readme
 
