@@ -1,15 +1,17 @@
 """Write copier.yml from cookiecutter.json: copier's questions are cookiecutter's.
 
+hooks/write_declared_files.py writes both from hooks/answer_table.json; on its own:
+
     python3 hooks/copier_yml.py          # rewrites copier.yml after cookiecutter.json changed
     python3 hooks/copier_yml.py --check  # exit status 1 when copier.yml is not what it writes
 
 Each answer becomes a text question with cookiecutter's default (the same Jinja: copier's
 templates see a ``cookiecutter`` namespace, hooks/copier_extension.py) and prompt, asked only
-for the language that uses it (LANGUAGE_ONLY); cookiecutter's rendered private entries
-(``__answers_checked``, the answer check) become hidden computed values. The answers stay text,
-as under cookiecutter, and the rules are all in answers.py: a typed answer is checked at once
-(``typed_answer_problems``), and ``check_answers`` refuses bad answers given any other way with
-cookiecutter's lines. tests/test_copier.py runs the check.
+for the language that uses it (the answer table's ``language``); cookiecutter's rendered
+private entries (``__answers_checked``, the answer check) become hidden computed values. The
+answers stay text, as under cookiecutter, and the rules are all in hooks/template/rules.py: a
+typed answer is checked at once (``typed_answer_problems``), and ``check_answers`` refuses bad
+answers given any other way with cookiecutter's lines. tests/test_copier.py runs the check.
 """
 
 import json
