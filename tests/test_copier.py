@@ -301,18 +301,55 @@ def template_job_step(project: Path) -> str:
     return ci["jobs"]["template"]["steps"][-1]["run"]
 
 
-def run_template_job(script: str, project: Path) -> subprocess.CompletedProcess:
-    """The step as GitHub runs a `shell: bash` step (stricter than its default `bash -e`)."""
-    command = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script]
-    return subprocess.run(
-        command, cwd=project, capture_output=True, text=True, env={**os.environ, **GIT_ENV}
+# What the job runs copier with: pipx, at the version tests/requirements.txt and README.md pin.
+CHECK_UPDATE = "run --spec copier==9.19.1 copier check-update --quiet"
+# pipx's environment holds copier alone: the stub's copier cannot import what copier's renders
+# need beside it (the template's Jinja extensions), so check-update must do without.
+COPIER_ALONE = (
+    "import runpy, sys\n"
+    "sys.modules.update(dict.fromkeys(['copier_template_extensions', 'cookiecutter']))\n"
+    "runpy.run_module('copier', run_name='__main__', alter_sys=True)\n"
+)
+
+
+def pipx_stub(directory: Path) -> Path:
+    """A `pipx` that logs its arguments and, for the job's exact command, runs the tests'
+    copier as `python -m copier check-update --quiet` (copier alone), so copier decides."""
+    directory.mkdir(exist_ok=True)
+    stub = directory / "pipx"
+    stub.write_text(
+        "#!/bin/sh\n"
+        'printf \'%s\\n\' "$*" >> "$PIPX_STUB_LOG"\n'
+        f'if [ "$*" != "{CHECK_UPDATE}" ]; then\n'
+        '  echo "pipx stub: unexpected arguments: $*" >&2\n'
+        "  exit 97\n"
+        "fi\n"
+        f'exec "$PIPX_STUB_PYTHON" -c "$PIPX_STUB_CODE" check-update --quiet\n',
+        encoding="utf-8",
     )
+    stub.chmod(0o755)
+    return directory
 
 
-def copier_check_update(project: Path) -> str:
-    """copier's own verdict (`copier check-update`), to hold the job's against."""
-    result = run([*COPIER, "check-update", "--output-format", "json"], project)
-    return result.stdout
+def run_template_job(script: str, project: Path) -> subprocess.CompletedProcess:
+    """The step as GitHub runs a `shell: bash` step (stricter than its default `bash -e`), with
+    the pipx stub first on PATH; it must have run copier exactly once, as the job says."""
+    stubs = pipx_stub(project.parent / "stubs")
+    log = stubs / "pipx.log"
+    log.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        **GIT_ENV,
+        "PATH": f"{stubs}{os.pathsep}{os.environ['PATH']}",
+        "PIPX_STUB_LOG": str(log),
+        "PIPX_STUB_PYTHON": sys.executable,
+        "PIPX_STUB_CODE": COPIER_ALONE,
+    }
+    command = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script]
+    result = subprocess.run(command, cwd=project, capture_output=True, text=True, env=env)
+    assert log.read_text(encoding="utf-8") == f"{CHECK_UPDATE}\n", result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
 
 
 def copied_with_template_updates(template: Path, tmp_path: Path, language: str):
@@ -336,25 +373,27 @@ def change_the_template(repository: Path, text: str) -> None:
 
 
 def assert_up_to_date(script: str, project: Path) -> None:
+    """copier check-update exits 0: the job passes, silently."""
     result = run_template_job(script, project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "::error" not in result.stdout
-    assert '"update_available": false' in copier_check_update(project)
 
 
 def assert_behind(script: str, project: Path) -> None:
+    """copier check-update exits 2: the job fails with the one line naming copier update."""
     result = run_template_job(script, project)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "::error title=Template updated::" in result.stdout
-    assert "run copier update" in result.stdout and "cruft" not in result.stdout
-    assert '"update_available": true' in copier_check_update(project)
+    assert result.stdout.splitlines() == [
+        "::error title=Template updated::the template has changes this repository lacks: "
+        "run copier update (see README.md)"
+    ]
 
 
 @pytest.mark.parametrize("language", ["python", "go"])
 def test_ci_template_job_follows_the_template_in_a_copier_project(template, tmp_path, language):
-    """With .copier-answers.yml the job compares copier's record with the template (git alone,
-    no Python, no .cruft.json): it passes at the template's newest commit and fails, naming
-    copier update, once the template moves on; as `copier check-update` says."""
+    """With .copier-answers.yml the job runs copier check-update (pipx, copier alone, at the
+    pinned version; no .cruft.json): it passes at the template's newest commit, fails naming
+    copier update once the template moves on, and says so when copier cannot check."""
     repository, project = copied_with_template_updates(template, tmp_path, language)
     assert not (project / ".cruft.json").exists()
     script = template_job_step(project)
@@ -362,9 +401,20 @@ def test_ci_template_job_follows_the_template_in_a_copier_project(template, tmp_
     change_the_template(repository, "A change.")
     assert_behind(script, project)
 
+    # Any other failure of copier's (here the template is gone) is an error of its own.
+    repository.rename(tmp_path / "moved")
+    result = run_template_job(script, project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Template updated" not in result.stdout
+    assert result.stdout.startswith(
+        "::error file=.copier-answers.yml::copier check-update failed (exit status 1,"
+    ), result.stdout
+
     copier_branch = script.split("if [ ! -f .cruft.json ]")[0]
-    assert "git ls-remote" in copier_branch and ".copier-answers.yml" in copier_branch
-    assert "python" not in copier_branch and "pip" not in copier_branch
+    assert f"pipx {CHECK_UPDATE}" in copier_branch
+    requirements = (TEMPLATE_DIR / "tests" / "requirements.txt").read_text(encoding="utf-8")
+    assert "\ncopier==9.19.1\n" in requirements  # the version the tests run
+    assert "git ls-remote" not in copier_branch and "sort" not in copier_branch
     if language == "python":
         # cruft's steps are skipped in a project made with copier
         ci = (project / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
@@ -372,15 +422,15 @@ def test_ci_template_job_follows_the_template_in_a_copier_project(template, tmp_
 
 
 def test_ci_template_job_follows_copiers_newest_version_tag(template, tmp_path):
-    """Once the template has version tags, copier update takes the newest (not its branch's
-    head), and so does the job: an annotated or a lightweight tag, recorded by name."""
+    """Once the template has version tags, copier update takes the newest final one (not its
+    branch's head, not a prerelease), and the job, copier's own check, follows the same."""
     repository, project = copied_with_template_updates(template, tmp_path, "go")
     script = template_job_step(project)
     git("tag", "v0.1.0", cwd=repository)  # on the commit the project was made from
     assert_up_to_date(script, project)
     change_the_template(repository, "A change.")
     git("tag", "-a", "-m", "0.2.0", "v0.2.0", cwd=repository)
-    git("tag", "v0.3.0rc1", cwd=repository)  # prereleases are left out, as copier does
+    git("tag", "v0.3.0rc1", cwd=repository)  # a prerelease: copier update leaves it out
     assert_behind(script, project)
 
     run([*COPIER, "update", "--trust", "--defaults"], project)
@@ -391,8 +441,6 @@ def test_ci_template_job_follows_copiers_newest_version_tag(template, tmp_path):
     assert_up_to_date(script, project)
     change_the_template(repository, "A change past the tag.")  # not what copier update takes
     assert_up_to_date(script, project)
-    git("tag", "v0.10.0", cwd=repository)  # newer than v0.2.0 as a version, not as text
-    assert_behind(script, project)
 
 
 def test_each_copier_render_loads_the_answers_py_of_its_own_template(tmp_path, capfd, monkeypatch):
