@@ -1,6 +1,6 @@
 """Check the answers once more before any file is written.
 
-The answers were already checked after the last question (hooks/answers.py); this second check
+The answers were already checked after the last question (hooks/template/rules.py); this second check
 covers `cookiecutter --replay`, which skips the questions.
 """
 
