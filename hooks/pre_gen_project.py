@@ -1,7 +1,7 @@
 """Check the answers once more before any file is written.
 
-The answers were already checked after the last question (hooks/template/rules.py); this second check
-covers `cookiecutter --replay`, which skips the questions.
+The answers were already checked after the last question (hooks/template/rules.py); this
+second check covers `cookiecutter --replay`, which skips the questions.
 """
 
 import json
