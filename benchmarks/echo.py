@@ -31,10 +31,9 @@ def serve(stdin: int, stdout: int) -> int:
             return 0
         data = buffer[:size]
         if partial:
-            partial += data
-            if len(partial) < needed(partial):
+            data, partial = joined(partial, data)
+            if data is None:
                 continue
-            data, partial = memoryview(bytes(partial)), bytearray()
         replies: list[bytes | memoryview] = []
         pos = total = 0
         while len(data) - pos >= HEADER.size:
@@ -52,6 +51,15 @@ def serve(stdin: int, stdout: int) -> int:
         if total <= JOIN_LIMIT and len(replies) > 1:
             replies = [b"".join(replies)]
         write_all(stdout, replies)  # before the next read reuses the buffer the replies are in
+
+
+def joined(partial: bytearray, data: memoryview) -> tuple[memoryview | None, bytearray]:
+    """``data`` after the start of a package that came before it: (the whole, a fresh start), or
+    (None, the start so far) while the first package is still incomplete."""
+    partial += data
+    if len(partial) < needed(partial):
+        return None, partial
+    return memoryview(bytes(partial)), bytearray()
 
 
 def needed(partial: bytearray) -> int:

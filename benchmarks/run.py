@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import os
 import selectors
+import shutil
 import socket
 import statistics
 import subprocess
@@ -105,7 +106,14 @@ class Load:
 
 
 # The limit each module is measured against: the echo module of its language.
-LIMITS = {"go": "echo-go", "python": "echo-py", "python-asyncio": "echo-py"}
+LIMITS = {
+    "go": "echo-go",
+    "python": "echo-py",
+    "python-asyncio": "echo-py",
+    "decode-py": "echo-py",
+    "decode-loop": "echo-py",
+    "python-baseline": "echo-py",
+}
 
 
 def request_body(function: str, size: int) -> bytes:
@@ -273,8 +281,9 @@ def go_build(source: Path, binary: Path, *files: str) -> None:
     )
 
 
-def prepare(work: Path) -> dict[str, tuple[list[str], Path]]:
-    """Command and working directory of each module under test."""
+def prepare(work: Path, baseline: Path | None = None) -> dict[str, tuple[list[str], Path]]:
+    """Command and working directory of each module under test (``baseline``: a Python project
+    baked by another version of the template, measured as python-baseline)."""
     python_dir = bake("python", work)
     (python_dir / "bench_main.py").write_text(python_wait())
     # The same module where uvloop is not installed: a None entry makes `import uvloop` fail.
@@ -286,13 +295,21 @@ def prepare(work: Path) -> dict[str, tuple[list[str], Path]]:
     (go_dir / "bench_wait.go").write_text(go_wait(module_path))
     go_build(go_dir, work / "go_module", ".")
     go_build(ROOT / "benchmarks" / "echo", work / "echo", "main.go")
-    return {
+    prepared = {
         "echo-go": ([str(work / "echo")], work),
         "echo-py": ([sys.executable, str(ROOT / "benchmarks" / "echo.py")], work),
+        "decode-py": ([sys.executable, str(ROOT / "benchmarks" / "decode_echo.py")], work),
+        "decode-loop": ([sys.executable, str(ROOT / "benchmarks" / "decode_loop.py")], work),
         "python": ([sys.executable, "bench_main.py"], python_dir),
         "python-asyncio": ([sys.executable, "bench_asyncio.py"], python_dir),
         "go": ([str(work / "go_module")], go_dir),
     }
+    if baseline is not None:
+        copy = work / "python_baseline"
+        shutil.copytree(baseline, copy, ignore=shutil.ignore_patterns(".venv", "__pycache__"))
+        (copy / "bench_main.py").write_text(python_wait())
+        prepared["python-baseline"] = ([sys.executable, "bench_main.py"], copy)
+    return prepared
 
 
 LOADS = [
@@ -341,8 +358,8 @@ def measure(modules: dict, rounds: int, seconds: float) -> dict[str, dict[str, o
     for _ in range(rounds):
         for load in LOADS:
             for name, (command, cwd) in modules.items():
-                if name.startswith("echo") and load[1] == "wait":
-                    continue  # echo has no handler that waits; the limit is 6400/s
+                if name.startswith(("echo", "decode")) and load[1] == "wait":
+                    continue  # echo has no handler that waits (nor decode); the limit is 6400/s
                 result = measure_load(command, cwd, load, seconds)
                 samples[name].setdefault(load[0], []).append(result)
     results: dict[str, dict[str, object]] = {}
@@ -361,7 +378,18 @@ def measure(modules: dict, rounds: int, seconds: float) -> dict[str, dict[str, o
 
 
 def print_table(results: dict[str, dict[str, object]]) -> None:
-    modules = [name for name in ("go", "python", "python-asyncio") if name in results]
+    modules = [
+        name
+        for name in (
+            "go",
+            "python",
+            "python-asyncio",
+            "python-baseline",
+            "decode-py",
+            "decode-loop",
+        )
+        if name in results
+    ]
     columns = [n for m in modules for n in (LIMITS[m], m) if n in results]
     columns = list(dict.fromkeys(columns))  # echo-py once before both Python modules
     ideal_wait = 64 / WAIT_SECONDS
@@ -458,8 +486,11 @@ def main() -> int:
         "--modules",
         type=lambda text: text.split(","),
         default=["go", "python"],
-        help="go,python (the default), python-asyncio (on asyncio's own loop); the echo "
-        "module of each one's language always runs",
+        help="go,python (the default), python-asyncio (on asyncio's own loop), decode-py "
+        "(benchmarks/decode_echo.py: echo.py decoding and encoding each request, the floor of a "
+        "Python module that reads its arguments), decode-loop (benchmarks/decode_loop.py: the "
+        "same on uvloop, called when stdin is readable); the echo module of each one's language "
+        "always runs",
     )
     parser.add_argument(
         "--through-thingsdb",
@@ -473,13 +504,25 @@ def main() -> int:
         help="with --through-thingsdb: count each module's system calls and context switches "
         "per call (strace -c -f, perf stat) in one more pass",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a Python project baked by another version of the template (its main.py's module "
+        "must be named as the default's, `demo`), measured beside the others as python-baseline",
+    )
     options = parser.parse_args()
+    if options.baseline is not None:
+        options.modules.append("python-baseline")
     with tempfile.TemporaryDirectory() as tmp:
-        prepared = prepare(Path(tmp))
+        prepared = prepare(Path(tmp), options.baseline)
         if options.through_thingsdb:
             import through_thingsdb
 
-            modules = [name for name in options.modules if name in ("go", "python")]
+            modules = [
+                name.replace("-", "_")
+                for name in options.modules
+                if name in ("go", "python", "decode-py", "decode-loop", "python-baseline")
+            ]
             measured = through_thingsdb.run(
                 prepared, modules, Path(tmp), options.rounds, options.seconds, options.profile
             )

@@ -48,9 +48,23 @@ TARGETS = {
     "go": "go.echo(v);",
     "echo_py": "echo_py.echo(v);",
     "python": "python.echo(v);",
+    "decode_py": "decode_py.echo(v);",
+    "decode_loop": "decode_loop.echo(v);",
+    "python_baseline": "python_baseline.echo(v);",
+}
+# The files of benchmarks/ each Python module of benchmarks/ imports, which ThingsDB must fetch.
+BENCHMARK_IMPORTS = {
+    "decode_echo.py": ("echo.py",),
+    "decode_loop.py": ("decode_echo.py", "echo.py"),
 }
 # The limit each module is measured against: the echo module of its language.
-LIMITS = {"go": "echo_go", "python": "echo_py"}
+LIMITS = {
+    "go": "echo_go",
+    "python": "echo_py",
+    "decode_py": "echo_py",
+    "decode_loop": "echo_py",
+    "python_baseline": "echo_py",
+}
 
 
 @dataclass
@@ -77,15 +91,21 @@ def echo_go_repository(go_project: Path, echo_binary: Path, work: Path) -> Path:
     return folder
 
 
-def echo_py_repository(python_project: Path, work: Path) -> Path:
-    """The Python echo module as a repository: the Python module's manifest with echo.py as its
-    main, and no requirements (it needs none)."""
-    folder = work / "module-echo_py"
+def echo_py_repository(
+    python_project: Path, work: Path, name: str = "echo_py", main: str = "echo.py"
+) -> Path:
+    """The Python echo module (or another file of benchmarks/, ``main``) as a repository: the
+    Python module's manifest with it as its main, the benchmark files it imports as includes,
+    and no requirements (echo.py needs none; decode_echo.py needs msgpack, which the Python
+    module's requirements install into the same interpreter)."""
+    folder = work / f"module-{name}"
     folder.mkdir(parents=True)
-    shutil.copy2(ROOT / "benchmarks" / "echo.py", folder / "echo.py")
+    files = [main, *BENCHMARK_IMPORTS.get(main, ())]
+    for file in files:
+        shutil.copy2(ROOT / "benchmarks" / file, folder / file)
     manifest = json.loads((python_project / "module.json").read_text(encoding="utf-8"))
-    manifest["main"] = "echo.py"
-    manifest.pop("includes", None)  # the template's loop: echo.py needs nothing else
+    manifest["main"] = main
+    manifest["includes"] = files[1:]  # not the template's loop: none of them needs it
     manifest["requirements"] = []
     (folder / "module.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return folder
@@ -256,7 +276,11 @@ def run(
         "go": go_dir,
         "echo_go": echo_go_repository(go_dir, work / "echo", work),
         "echo_py": echo_py_repository(python_dir, work),
+        "decode_py": echo_py_repository(python_dir, work, "decode_py", "decode_echo.py"),
+        "decode_loop": echo_py_repository(python_dir, work, "decode_loop", "decode_loop.py"),
     }
+    if "python-baseline" in prepared:
+        repositories["python_baseline"] = prepared["python-baseline"][1]
     wanted = {"query", *modules, *(LIMITS[name] for name in modules)}
     targets = {name: code for name, code in TARGETS.items() if name in wanted}
     with FakeGitHub() as github:
@@ -296,7 +320,7 @@ def print_table(measured: dict) -> None:
         "module of its language,\nthe limit; the module's ratios are to that echo "
         "(`v;` calls no module: the server alone)"
     )
-    columns = ["query", *(n for m in modules for n in (LIMITS[m], m))]
+    columns = list(dict.fromkeys(["query", *(n for m in modules for n in (LIMITS[m], m))]))
     row("figure", [f"`{TARGETS[t]}`" if t == "query" else t for t in columns])
     for _, size_label in SIZES:
         for in_flight in IN_FLIGHT:

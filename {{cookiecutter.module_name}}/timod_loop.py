@@ -69,6 +69,8 @@ except ImportError:
     enter_task = leave_task = None
 
 HEADER = struct.Struct("<IHBB")  # body length, pid, type, check (type ^ 0xFF)
+HEADER_SIZE, pack_header = HEADER.size, HEADER.pack
+copy_context = contextvars.copy_context
 
 CONF, CONF_OK, CONF_ERR = 64, 65, 66
 REQ, RES, ERR = 80, 81, 82
@@ -262,32 +264,44 @@ class ReplyWriter:
         self._loop = loop
         self._pending: list[bytes | memoryview] = []
         self._pending_size = 0
-        self._held = False  # replies wait for release()
+        # True: replies wait for release(). Set by hold(), or straight by the loop's callback
+        # for each request (an attribute is cheaper than a call).
+        self.held = False
         self._flush_scheduled = False
         self._large = asyncio.Lock()  # held while a package is written in pieces
+        self._writing_large = False  # the same, read without a call
         self._drain_lock = asyncio.Lock()  # Python < 3.10 allows one drain() at a time
 
     def hold(self) -> None:
         """Keep the replies queued from now on until release()."""
-        self._held = True
+        self.held = True
 
     def release(self) -> None:
         """Write the replies queued since hold()."""
-        self._held = False
-        if self._pending and not self._large.locked():  # else send() writes them
-            self._write_pending()
+        self.held = False
+        pieces = self._pending
+        if pieces and not self._writing_large:  # else send() writes them
+            # _write_pending() without more pieces, inlined: this is each call's path.
+            size, self._pending, self._pending_size = self._pending_size, [], 0
+            if len(pieces) == 1:
+                self._transport.write(pieces[0])
+            elif size <= JOIN_LIMIT:
+                self._transport.write(b"".join(pieces))
+            else:
+                self._transport.writelines(pieces)
 
     def send_soon(self, pid: int, tp: int, body: bytes | memoryview = b"") -> bool:
         """Queue a reply without waiting; False when it must go through send()."""
-        size = HEADER.size + len(body)
+        size = len(body)
+        pending_size = self._pending_size + HEADER_SIZE + size
         if (
-            size + self._pending_size > MAX_GATHERED
+            pending_size > MAX_GATHERED
             or self._transport.get_write_buffer_size() > self._max_unsent
         ):
             return False
-        self._pending += (HEADER.pack(size - HEADER.size, pid, tp, tp ^ 0xFF), body)
-        self._pending_size += size
-        if not self._held and not self._flush_scheduled:
+        self._pending += (pack_header(size, pid, tp, tp ^ 0xFF), body)
+        self._pending_size = pending_size
+        if not self.held and not self._flush_scheduled:
             self._flush_scheduled = True
             self._loop.call_soon(self._scheduled_flush)
         return True
@@ -300,13 +314,17 @@ class ReplyWriter:
         header = HEADER.pack(len(body), pid, tp, tp ^ 0xFF)
         view = memoryview(body)
         async with self._large:
-            await self._drain()
-            # The replies gathered so far, this header and the first piece: one system call.
-            self._write_pending(header, view[:WRITE_CHUNK])
-            await self._drain()
-            for start in range(WRITE_CHUNK, len(view), WRITE_CHUNK):
-                self._transport.write(view[start : start + WRITE_CHUNK])
+            self._writing_large = True
+            try:
                 await self._drain()
+                # The replies gathered so far, this header and the first piece: one system call.
+                self._write_pending(header, view[:WRITE_CHUNK])
+                await self._drain()
+                for start in range(WRITE_CHUNK, len(view), WRITE_CHUNK):
+                    self._transport.write(view[start : start + WRITE_CHUNK])
+                    await self._drain()
+            finally:
+                self._writing_large = False
         self._flush()
 
     async def _drain(self) -> None:
@@ -320,14 +338,18 @@ class ReplyWriter:
         self._flush()
 
     def _flush(self) -> None:
-        if not self._held and not self._large.locked():  # else release() or send() flushes
+        if not self.held and not self._writing_large:  # else release() or send() flushes
             self._write_pending()
 
     async def finish(self) -> None:
         """Write whatever is still gathered and wait until the pipe has taken all of it."""
         async with self._large:
-            self._write_pending()
-            await self._writer.drain()
+            self._writing_large = True
+            try:
+                self._write_pending()
+                await self._writer.drain()
+            finally:
+                self._writing_large = False
 
     def _write_pending(self, *more: bytes | memoryview) -> None:
         pieces, size = self._pending, self._pending_size
@@ -549,7 +571,7 @@ class Argument:
 class Function:
     """An exposed function: the handler and the checks its arguments get first."""
 
-    __slots__ = ("name", "handler", "arguments", "options", "declared")
+    __slots__ = ("name", "handler", "arguments", "options", "declared", "call")
 
     def __init__(
         self,
@@ -563,6 +585,26 @@ class Function:
         self.arguments = arguments
         self.options = options  # the keyword-only parameter that takes the extra properties
         self.declared = {FUNCTION_KEY, *(a.name for a in arguments)}
+        # The same as calling the Function, made for its number of arguments: the loop's way.
+        self.call: Callable[[dict[str, Any]], Awaitable[Any]] = self._compiled()
+
+    def _compiled(self) -> Callable[[dict[str, Any]], Awaitable[Any]]:
+        """__call__ without its loop and its calls of methods, for up to three arguments and
+        no ``*`` (each request's path); __call__ itself for the others."""
+        handler, name = self.handler, self.name
+        takes = [argument.take for argument in self.arguments]
+        if self.options is not None or len(takes) > 3:
+            return self.__call__
+        if not takes:
+            return lambda request: handler()
+        if len(takes) == 1:
+            (t0,) = takes
+            return lambda request: handler(t0(name, request))
+        if len(takes) == 2:
+            t0, t1 = takes
+            return lambda request: handler(t0(name, request), t1(name, request))
+        t0, t1, t2 = takes
+        return lambda request: handler(t0(name, request), t1(name, request), t2(name, request))
 
     def __call__(self, request: dict[str, Any]) -> Awaitable[Any]:
         """The handler's coroutine for a request (raises the error of a bad argument)."""
@@ -858,8 +900,10 @@ def undecodable(body: bytes | memoryview) -> TiException:
 async def answer(
     module: Module, out: ReplyWriter, pid: int, tp: int, data: Any, problem: Exception | None
 ) -> None:
-    """Run the module's function or configuration for a decoded package, write the reply."""
-    error_type = CONF_ERR if tp == CONF else ERR
+    """Run the module's function or configuration for a decoded package, write the reply.
+
+    The loop runs a request's handler through Runner.call instead, which does the same for it
+    without this coroutine around it."""
     try:
         if problem is not None:
             raise problem
@@ -872,13 +916,18 @@ async def answer(
         if not out.send_soon(pid, reply_type, reply):
             await out.send(pid, reply_type, reply)
     except Exception as exc:
-        if tp == CONF and isinstance(exc, TiException):
-            # ThingsDB shows only that the configuration failed; the reason stays in this log.
-            logging.warning("configuration rejected: %s", exc)
-        try:
-            await out.send_error(pid, error_type, exc)
-        except Exception:  # stdout is gone; nothing left to tell ThingsDB
-            logging.exception("cannot write a reply")
+        await answer_error(out, pid, tp, exc)
+
+
+async def answer_error(out: ReplyWriter, pid: int, tp: int, exc: Exception) -> None:
+    """Answer package ``pid`` (of type ``tp``) with the error ``exc``."""
+    if tp == CONF and isinstance(exc, TiException):
+        # ThingsDB shows only that the configuration failed; the reason stays in this log.
+        logging.warning("configuration rejected: %s", exc)
+    try:
+        await out.send_error(pid, CONF_ERR if tp == CONF else ERR, exc)
+    except Exception:  # stdout is gone; nothing left to tell ThingsDB
+        logging.exception("cannot write a reply")
 
 
 class Runner:
@@ -893,37 +942,96 @@ class Runner:
     handed to that very task, which carries it on from there; the next package gets a new
     standby. Each coroutine runs in a context of its own, as it would in a task of its own.
     Where this Python has no way to set the current task, each coroutine gets a task.
+
+    A request's handler is run by :meth:`call`, straight from the callback, without a coroutine
+    of the loop's around it: its value is packed and queued right there, or its error answered.
+    Coroutines are run through a driver (see :func:`drive`), which hands back a coroutine's
+    value without the StopIteration exception a coroutine's end raises otherwise.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, out: ReplyWriter) -> None:
         self._loop = loop
+        self._out = out
         self.tasks: set[asyncio.Task] = set()  # the tasks carrying coroutines that wait
         self._standby: tuple[asyncio.Task, asyncio.Future] | None = None
+        self._driver: tuple[Generator[Any, Any, None], list[Any]] | None = None
 
     def run(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run a coroutine that answers for itself (a configuration, an error to send)."""
+        self.call(coroutine, -1)
+
+    def call(self, coroutine: Coroutine[Any, Any, Any], pid: int) -> None:
+        """Run a handler's coroutine for request ``pid`` and answer with its value or its error
+        (pid -1: the coroutine answers for itself, its value is dropped)."""
         if enter_task is None:
-            self.tasks.add(self._loop.create_task(self._forget(coroutine)))
+            self._in_task(coroutine, pid)
             return
-        if self._standby is None or self._standby[0].done():
-            self._standby = self._new_task()
-        task, handover = self._standby
-        context = contextvars.copy_context()
+        standby = self._standby
+        if standby is None or standby[0].done():
+            standby = self._standby = self._new_task()
+        loop, task = self._loop, standby[0]
+        # Taken: a driver whose coroutine fails or waits is not used again.
+        driver, result = self._driver or new_driver()
+        self._driver = None
+        context = copy_context()
         try:
-            enter_task(self._loop, task)
+            enter_task(loop, task)
         except RuntimeError:  # run from inside a task, which stays the current one
-            self.tasks.add(self._loop.create_task(self._forget(coroutine)))
+            self._in_task(coroutine, pid)
             return
         try:
-            waits_for = context.run(coroutine.send, None)
-        except (StopIteration, asyncio.CancelledError):
-            return  # done; or ended as a cancelled task ends, unanswered
-        finally:
-            leave_task(self._loop, task)
+            try:
+                waits_for = context.run(driver.send, coroutine)
+            finally:
+                leave_task(loop, task)
+        except asyncio.CancelledError:
+            return  # ended as a cancelled task ends, unanswered
+        except Exception as exc:
+            if pid < 0:
+                raise
+            self.run(answer_error(self._out, pid, REQ, exc))
+            return
+        if waits_for is DONE:
+            self._driver = driver, result
+            value, result[0] = result[0], None
+            if pid < 0:
+                return
+            # The reply, queued here (pack and send_soon fail on nothing but rare cases).
+            try:
+                reply = pack(value)
+            except Exception as exc:
+                self.run(answer_error(self._out, pid, REQ, exc))
+                return
+            if not self._out.send_soon(pid, RES, reply):
+                self.run(self._send(pid, reply))
+            return
         self._standby = None
+        task, handover = standby
         if handover.done():  # the coroutine cancelled its own task: another one carries it on
             task, handover = self._new_task()
         self.tasks.add(task)
-        handover.set_result((coroutine, context, waits_for))
+        rest = resume(driver, result, context, waits_for)
+        handover.set_result(rest if pid < 0 else self._answer(pid, rest))
+
+    async def _send(self, pid: int, reply: bytes | memoryview) -> None:
+        try:
+            await self._out.send(pid, RES, reply)
+        except Exception as exc:
+            await answer_error(self._out, pid, REQ, exc)
+
+    async def _answer(self, pid: int, rest: Awaitable[Any]) -> None:
+        """The rest of a handler that waited, and its reply."""
+        try:
+            reply = pack(await rest)
+        except Exception as exc:
+            await answer_error(self._out, pid, REQ, exc)
+            return
+        if not self._out.send_soon(pid, RES, reply):
+            await self._send(pid, reply)
+
+    def _in_task(self, coroutine: Coroutine[Any, Any, Any], pid: int) -> None:
+        awaitable = coroutine if pid < 0 else self._answer(pid, coroutine)
+        self.tasks.add(self._loop.create_task(self._forget(awaitable)))
 
     def _new_task(self) -> tuple[asyncio.Task, asyncio.Future]:
         """A task that carries on the coroutine its future is given, once it is given one."""
@@ -932,14 +1040,14 @@ class Runner:
 
     async def _carry(self, handover: asyncio.Future) -> None:
         try:
-            await resume(*await handover)
+            await (await handover)
         finally:
             # Forgotten here rather than in a done callback, which costs a turn of the loop.
             self.tasks.discard(asyncio.current_task(self._loop))
 
-    async def _forget(self, coroutine: Coroutine[Any, Any, None]) -> None:
+    async def _forget(self, awaitable: Awaitable[None]) -> None:
         try:
-            await coroutine
+            await awaitable
         finally:
             self.tasks.discard(asyncio.current_task(self._loop))
 
@@ -949,27 +1057,57 @@ class Runner:
             task.cancel()
 
 
+# What a driver yields once its coroutine has returned (see drive).
+DONE = object()
+
+
+@types.coroutine
+def drive(result: list[Any]) -> Generator[Any, Any, None]:
+    """Runs each coroutine sent to it: yields what the coroutine yields (what it waits for),
+    passes on what it is sent or thrown, and once the coroutine has returned puts its value in
+    ``result[0]`` and yields DONE, ready for the next one.
+
+    The value of a coroutine run with ``send`` comes back in a StopIteration, an exception
+    object made, raised and caught for every call; ``yield from`` takes it without one. A
+    coroutine that raises, or waits (then the driver is the task's), ends its driver's use.
+    """
+    coroutine = yield
+    while True:
+        result[0] = yield from coroutine
+        coroutine = yield DONE
+
+
+def new_driver() -> tuple[Generator[Any, Any, None], list[Any]]:
+    result: list[Any] = [None]
+    driver = drive(result)
+    driver.send(None)
+    return driver, result
+
+
 @types.coroutine
 def resume(
-    coroutine: Coroutine[Any, None, Any], context: contextvars.Context, waits_for: Any
+    driver: Generator[Any, Any, None],
+    result: list[Any],
+    context: contextvars.Context,
+    waits_for: Any,
 ) -> Generator[Any, Any, Any]:
-    """The rest of a coroutine whose first step ended waiting for ``waits_for``, for a task to
-    await: what the coroutine yields goes to the task, what the task sends or throws goes to
-    the coroutine, in the coroutine's own context."""
+    """The rest of a driver's coroutine whose first step ended waiting for ``waits_for``, for
+    a task to await: what the coroutine yields goes to the task, what the task sends or throws
+    goes to the coroutine, in the coroutine's own context; its value is the coroutine's."""
     while True:
         try:
             value = yield waits_for
         except GeneratorExit:
-            coroutine.close()
+            driver.close()
             raise
         except BaseException as exc:  # the task's cancellation, passed on
-            step, argument = coroutine.throw, exc
+            step, argument = driver.throw, exc
         else:
-            step, argument = coroutine.send, value
-        try:
-            waits_for = context.run(step, argument)
-        except StopIteration as stop:
-            return stop.value
+            step, argument = driver.send, value
+        waits_for = context.run(step, argument)
+        if waits_for is DONE:
+            driver.close()
+            return result[0]
 
 
 async def serve(
@@ -989,17 +1127,35 @@ async def serve(
         loop,
         MAX_UNSENT_UVLOOP if on_uvloop else MAX_UNSENT,
     )
-    runner = Runner(loop)
+    runner = Runner(loop, out)
+    call = runner.call
+    functions = {name: function.call for name, function in module.functions().items()}
 
     def on_package(pid: int, tp: int, body: bytes | memoryview) -> None:
-        out.hold()  # the replies of one chunk of input leave together, when it is done
+        out.held = True  # the replies of one chunk of input leave together, when it is done
         # Decoded here: the body may be a view of the read buffer, which the next read reuses.
         try:
             data = unpackb(body, raw=False, strict_map_key=True, object_hook=str_keys)
-            problem = None
         except Exception:
-            data, problem = None, undecodable(body)
-        runner.run(answer(module, out, pid, tp, data, problem))
+            runner.run(answer(module, out, pid, tp, None, undecodable(body)))
+            return
+        if tp != REQ:
+            runner.run(answer(module, out, pid, tp, data, None))
+            return
+        # A request for a function, dispatched here (Module.answer_request, inlined: this is
+        # each call's path), its arguments checked, its handler run by the runner.
+        try:
+            function = functions[data[FUNCTION_KEY]] if type(data) is dict else None
+        except (KeyError, TypeError):  # no such function, or no function key
+            function = None
+        try:
+            # answer_request() words the error of a request that names no function it has.
+            handler = module.answer_request(data) if function is None else function(data)
+        except Exception as exc:
+            runner.run(answer_error(out, pid, tp, exc))
+            return
+        del data  # a large request is not kept while the handler waits or its reply is written
+        call(handler, pid)
 
     def on_problem(pid: int, reply: int, problem: str) -> None:
         logging.warning(problem)

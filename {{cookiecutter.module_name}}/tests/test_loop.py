@@ -101,6 +101,17 @@ async def crashes() -> None:
 
 
 @module.function
+async def three(a: int, b: str, c: Any = None) -> list[Any]:
+    return [a, b, c]
+
+
+@module.function
+async def fails_after_waiting(code: int) -> None:
+    await asyncio.sleep(0.01)
+    raise timod.CustomError(code, "failed after waiting") if code else RuntimeError("a bug")
+
+
+@module.function
 async def big(size: int) -> str:
     return "x" * size
 
@@ -247,6 +258,15 @@ def test_first_problem_in_argument_order_wins(module):
     assert (code, "argument `i`" in message) == (TYPE_ERR, True)
 
 
+def test_each_number_of_arguments_is_checked_in_order(module):
+    # Functions of up to three arguments are called another way than those of more.
+    assert answer(module, "three", a=1, b="two") == [1, "two", None]
+    assert answer(module, "three", a=1, b="two", c=[3]) == [1, "two", [3]]
+    assert error(module, "three", a="1", b=2)[1].startswith("function `three` expects argument `a`")
+    assert error(module, "three", a=1, b=2)[1].startswith("function `three` expects argument `b`")
+    assert error(module, "three", b="two")[0] == NUM_ARGUMENTS_ERR
+
+
 def test_left_out_required_argument_is_a_num_arguments_error(module):
     arguments = dict(VALID)
     del arguments["t"]
@@ -309,6 +329,12 @@ def test_other_exception_is_an_operation_error_and_the_module_keeps_serving(modu
     code, message = error(module, "crashes")
     assert (code, message) == (OPERATION_ERR, "RuntimeError: a bug in the function")
     assert "a bug in the function" in module.stderr_text()  # with its traceback
+    assert answer(module, "echo", value="still here") == "still here"
+
+
+def test_error_raised_after_waiting_is_the_answer_and_the_module_keeps_serving(module):
+    assert error(module, "fails_after_waiting", code=-100) == (-100, "failed after waiting")
+    assert error(module, "fails_after_waiting", code=0) == (OPERATION_ERR, "RuntimeError: a bug")
     assert answer(module, "echo", value="still here") == "still here"
 
 
