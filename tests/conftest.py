@@ -208,6 +208,51 @@ def pytest_fixture_setup(fixturedef, request):
         return (yield)
 
 
+@pytest.fixture(scope="session")
+def server_binary() -> Path:
+    """ThingsDB's server as released, built once per machine (tests/thingsdb_server.py)."""
+    import thingsdb_server
+
+    return thingsdb_server.require_server().binary
+
+
+@pytest.fixture
+def github():
+    """A loopback stand-in for GitHub's API, for this test (tests/fake_github.py)."""
+    from fake_github import FakeGitHub
+
+    with FakeGitHub() as fake:
+        yield fake
+
+
+@pytest.fixture
+def start_node(server_binary, github, tmp_path):
+    """Start nodes pointed at this test's fake GitHub; every one is stopped when the test ends."""
+    from thingsdb_server import Node, cache_root
+
+    nodes: list[Node] = []
+
+    def start(python_interpreter: str = sys.executable) -> Node:
+        node = Node(
+            binary=server_binary,
+            home=tmp_path / f"node{len(nodes)}",
+            python_interpreter=python_interpreter,
+            github_api=github.api,
+            # pip, run by the server, keeps its cache with the server builds, not in the home.
+            extra_env={
+                "PIP_CACHE_DIR": str(cache_root() / "pip"),
+                "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            },
+        )
+        nodes.append(node)
+        node.start()
+        return node
+
+    yield start
+    for node in nodes:
+        node.stop()
+
+
 @pytest.fixture
 def thingsdb_version(request) -> str:
     """The ThingsDB release the test runs on (the first under test unless it runs on each)."""

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_github import FakeGitHub, commit_all, git, release
+from fake_github import commit_all, git, release
 from thingsdb.exceptions import ThingsDBError
-from thingsdb_server import Node, cache_root, require_server, start_cluster
+from thingsdb_server import Node, cache_root, start_cluster
 
 pytestmark = pytest.mark.thingsdb
 
@@ -57,17 +57,6 @@ NEW_ECHO = {
     ),
 }
 ROLL_SECTION = "## When a new version rolls out"
-
-
-@pytest.fixture(scope="session")
-def server_binary() -> Path:
-    return require_server().binary
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub() as fake:
-        yield fake
 
 
 @pytest.fixture

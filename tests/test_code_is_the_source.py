@@ -12,7 +12,6 @@ import subprocess
 import sys
 
 import pytest
-import test_thingsdb
 from conftest import SIGNATURE_SHAPES, BakedProject
 
 # --- Go ---------------------------------------------------------------------------------------
@@ -388,10 +387,6 @@ def test_go_sync_writes_the_version_into_the_install_lines(bake):
 # main.py is the one source: module.json's exposes and README.md's functions follow it through
 # `python tools/manifest.py sync`; the tests are loops over its examples.
 
-# The real-server fixtures: a fresh node per test, pointed at the GitHub stand-in.
-server_binary = test_thingsdb.server_binary
-github = test_thingsdb.github
-start_node = test_thingsdb.start_node
 
 PYTHON_SYNC = (sys.executable, "tools/manifest.py", "sync")
 PYTHON_FIX = "run python tools/manifest.py sync"

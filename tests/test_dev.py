@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from thingsdb_server import Client, cache_root, free_port, process_alive, require_server
+from thingsdb_server import Client, cache_root, free_port, process_alive
 
 from hooks.template.facts import THINGSDB_RELEASES
 
@@ -58,11 +58,6 @@ TIMEOUT = 600  # a Go flavour compiles first, a Python one pip-installs into a f
 # The exit status after Ctrl-C: dev's own is 0, but `go run` exits 1 after an interrupt
 # whatever its program's status (measured with a program that catches SIGINT and exits 0).
 CTRL_C_STATUS = {"python": 0, "go": 1}
-
-
-@pytest.fixture(scope="session")
-def server_binary() -> Path:
-    return require_server().binary
 
 
 def dev_env(**extra: str) -> dict[str, str]:

@@ -29,11 +29,6 @@ from thingsdb_server import (
     stand_in_ca_bundle,
 )
 
-# The fixtures of the thingsdb tests: a fresh node per test, pointed at a stand-in.
-server_binary = test_thingsdb.server_binary
-github = test_thingsdb.github
-start_node = test_thingsdb.start_node
-
 # The two URL formats of src/ti/mod/github.c as released.
 STOCK_URL_FORMATS = (
     b"https://api.github.com/repos/%s/%s/contents/%s",

@@ -12,7 +12,6 @@ import subprocess
 import sys
 
 import pytest
-import test_thingsdb
 from conftest import SIGNATURE_SHAPES, BakedProject
 from test_thingsdb import OWNER, fresh_venv, publish
 
@@ -20,10 +19,6 @@ from hooks.template.signatures import parse_functions, placeholder_examples
 
 pytestmark = pytest.mark.thingsdb
 
-# The fixtures of the thingsdb tests: a fresh node per test, pointed at a fake GitHub.
-server_binary = test_thingsdb.server_binary
-github = test_thingsdb.github
-start_node = test_thingsdb.start_node
 
 TOKEN = "ci-t0ken"
 

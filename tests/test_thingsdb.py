@@ -17,7 +17,6 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from conftest import MIXED_DEFAULTS, SIGNATURE_SHAPES
 from fake_github import FakeGitHub, commit_all, git, release
 from thingsdb.exceptions import ThingsDBError
 from thingsdb_peer import CONF_DEEP, ERROR_CODES, build_request, cut_to_depth, load_manifest
-from thingsdb_server import Client, Node, cache_root, require_server
+from thingsdb_server import Client, Node
 
 pytestmark = pytest.mark.thingsdb
 
@@ -37,43 +36,6 @@ INSTALL_TIMEOUT = 300  # a Python module's first install runs pip against PyPI
 CONFIGURATION_ERROR = (
     "configuration error; use `set_module_conf(..)` to update the module configuration"
 )
-
-
-@pytest.fixture(scope="session")
-def server_binary() -> Path:
-    return require_server().binary
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub() as fake:
-        yield fake
-
-
-@pytest.fixture
-def start_node(server_binary, github, tmp_path) -> Iterator:
-    """Start nodes pointed at this test's fake GitHub; every one is stopped when the test ends."""
-    nodes: list[Node] = []
-
-    def start(python_interpreter: str = sys.executable) -> Node:
-        node = Node(
-            binary=server_binary,
-            home=tmp_path / f"node{len(nodes)}",
-            python_interpreter=python_interpreter,
-            github_api=github.api,
-            # pip, run by the server, keeps its cache with the server builds, not in the home.
-            extra_env={
-                "PIP_CACHE_DIR": str(cache_root() / "pip"),
-                "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-            },
-        )
-        nodes.append(node)
-        node.start()
-        return node
-
-    yield start
-    for node in nodes:
-        node.stop()
 
 
 def fresh_venv(path: Path) -> str:
